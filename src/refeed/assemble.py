@@ -1,0 +1,210 @@
+"""Articles → the feed model: which feeds exist, which items each holds, in what order (pure).
+
+Takes the config and every date as arguments; nothing here reads a clock or a file.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
+from .__about__ import __version__
+from .config import Config, TaxonomyConfig
+from .models import Article, Entry, Feed, FeedFormat, FeedKind, FeedSpec, Thumbnail
+from .slugs import assign_slugs
+from .urls import is_http, join_path, resolve, to_uri
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+CATEGORY_ROOT = "categories"
+TAG_ROOT = "tags"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A feed to write and the articles (newest first, capped) it holds."""
+
+    spec: FeedSpec
+    members: tuple[Article, ...]
+
+
+# --------------------------------------------------------------------------- per article
+
+
+def article_link(article: Article, cfg: Config) -> str:
+    """The frontmatter link (resolved against the site), else the site's permalink pattern."""
+    if article.link:
+        link = resolve(cfg.site.url, article.link)
+        if is_http(link):
+            return to_uri(link)
+    stamp = article.published
+    path = PurePosixPath(article.source)
+    values = {
+        "year": f"{stamp.year:04d}", "month": f"{stamp.month:02d}", "day": f"{stamp.day:02d}",
+        "hour": f"{stamp.hour:02d}", "minute": f"{stamp.minute:02d}", "second": f"{stamp.second:02d}",
+        "name": path.stem, "path": str(path.with_suffix("")),
+    }  # fmt: skip
+    return to_uri(resolve(cfg.site.url, cfg.articles.permalink.format(**values)))
+
+
+def article_id(article: Article, cfg: Config) -> str:
+    """The frontmatter id when it is a URI; otherwise a name-based UUID, stable across edits.
+
+    Derived ids come from the site URL and the article's path, never from its title or date,
+    so fixing a typo does not make every reader show the item twice.
+    """
+    if article.id and _SCHEME.match(article.id):
+        return to_uri(article.id)
+    seed = f"id={article.id}" if article.id else f"source={article.source}"
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, cfg.site.url + '#' + seed)}"
+
+
+def thumbnail_url(article: Article, link: str) -> str | None:
+    """The thumbnail as an absolute http(s) URI, or None when it cannot be one."""
+    if not article.thumbnail:
+        return None
+    url = resolve(link, article.thumbnail)
+    return to_uri(url) if is_http(url) else None
+
+
+def make_entry(
+    article: Article, cfg: Config, content_html: str, summary: str, thumbnail: Thumbnail | None
+) -> Entry:
+    link = article_link(article, cfg)
+    updated = max(article.updated or article.published, article.published, key=_instant)
+    names = [name for path in article.categories for name in path] + list(article.tags)
+    return Entry(
+        id=article_id(article, cfg),
+        title=article.title,
+        link=link,
+        published=article.published,
+        updated=updated,
+        content_html=content_html,
+        summary=summary,
+        author=article.author,
+        categories=tuple(dict.fromkeys(names)),
+        thumbnail=thumbnail,
+    )
+
+
+def _instant(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def newest_first(articles: Iterable[Article], cfg: Config) -> list[Article]:
+    """Newest first; equal dates fall back to the id, so the order never depends on the disk."""
+    return sorted(articles, key=lambda a: (-a.published.timestamp(), article_id(a, cfg)))
+
+
+def plan_feeds(articles: Sequence[Article], cfg: Config) -> list[Plan]:
+    """Every feed the articles call for: site-wide, each category level, each tag if enabled."""
+    ordered = newest_first(articles, cfg)
+    cap = cfg.output.items_per_feed
+    plans = [Plan(site_spec(cfg), tuple(ordered[:cap]))]
+    if cfg.categories.feeds:
+        by_path: dict[tuple[str, ...], list[Article]] = {}
+        for article in ordered:
+            prefixes = {p[:depth] for p in article.categories for depth in range(1, len(p) + 1)}
+            for prefix in prefixes:
+                by_path.setdefault(prefix, []).append(article)
+        plans += _taxonomy_plans("category", by_path, cfg.categories, CATEGORY_ROOT, cfg)
+    if cfg.tags.feeds:
+        by_tag: dict[tuple[str, ...], list[Article]] = {}
+        for article in ordered:
+            for tag in article.tags:
+                by_tag.setdefault((tag,), []).append(article)
+        plans += _taxonomy_plans("tag", by_tag, cfg.tags, TAG_ROOT, cfg)
+    return plans
+
+
+def _taxonomy_plans(
+    kind: FeedKind,
+    groups: dict[tuple[str, ...], list[Article]],
+    taxonomy: TaxonomyConfig,
+    root: str,
+    cfg: Config,
+) -> list[Plan]:
+    dirs = _taxonomy_dirs(set(groups), taxonomy, root)
+    cap = cfg.output.items_per_feed
+    return [
+        Plan(_spec(kind, key, dirs[key], taxonomy), tuple(groups[key][:cap]))
+        for key in sorted(groups, key=lambda k: dirs[k])
+    ]
+
+
+def _taxonomy_dirs(
+    paths: set[tuple[str, ...]], taxonomy: TaxonomyConfig, root: str
+) -> dict[tuple[str, ...], str]:
+    """Folder of each path: one slug per level, assigned among siblings so none collide."""
+    children: dict[tuple[str, ...], set[str]] = {}
+    for path in paths:
+        children.setdefault(path[:-1], set()).add(path[-1])
+    fixed = {name: o.slug for name, o in taxonomy.names.items() if o.slug}
+    slugs = {parent: assign_slugs(names, fixed) for parent, names in children.items()}
+    return {
+        path: posixpath.join(root, *(slugs[path[:i]][path[i]] for i in range(len(path))))
+        for path in paths
+    }
+
+
+def site_spec(cfg: Config) -> FeedSpec:
+    return FeedSpec(kind="site", key=(), dir="", title=cfg.site.title)
+
+
+def _spec(kind: FeedKind, key: tuple[str, ...], folder: str, taxonomy: TaxonomyConfig) -> FeedSpec:
+    shown = [(taxonomy.names[n].title if n in taxonomy.names else None) or n for n in key]
+    label = " › ".join(shown) if kind == "category" else f"#{shown[0]}"
+    return FeedSpec(kind=kind, key=key, dir=folder, title=label)
+
+
+def orphan_spec(folder: str, title: str | None) -> FeedSpec:
+    """A feed whose articles are gone: kept, empty, under its old title."""
+    kind: FeedKind = "tag" if folder.startswith(TAG_ROOT + "/") else "category"
+    return FeedSpec(kind=kind, key=(), dir=folder, title=title or folder)
+
+
+# --------------------------------------------------------------------------- feeds
+
+
+def make_feed(
+    spec: FeedSpec, entries: Sequence[Entry], cfg: Config, fallback_updated: datetime
+) -> Feed:
+    """Feed metadata around ``entries``; ``updated`` is the newest entry's, else the fallback."""
+    site = cfg.site
+    self_urls: dict[FeedFormat, str] = {
+        fmt: join_path(site.feeds_url, spec.file(fmt)) for fmt in cfg.output.formats
+    }
+    if spec.kind == "site":
+        title = site.title
+        subtitle = site.description or f"Latest articles from {site.title}"
+    elif spec.key:
+        title = f"{site.title} — {spec.title}"
+        subtitle = f"{spec.title}: articles from {site.title}"
+    else:  # an orphan keeps the full title it was published with
+        title = spec.title
+        subtitle = f"{spec.title}: no current articles"
+    updated = max((e.updated for e in entries), key=_instant, default=fallback_updated)
+    return Feed(
+        spec=spec,
+        title=title,
+        subtitle=subtitle,
+        link=site.url,
+        self_urls=self_urls,
+        id=join_path(site.feeds_url, spec.file("atom")),
+        updated=updated,
+        author=site.author or site.title,
+        generator="refeed",
+        version=__version__,
+        language=site.language,
+        icon=site.icon,
+        logo=site.logo,
+        entries=tuple(entries),
+    )

@@ -1,0 +1,154 @@
+"""Command line: each command turns options into one library call and its result into an exit code.
+
+Exit codes: 0 built; 1 --strict and something was skipped, or `check` found problems;
+2 bad configuration or usage; 3 some feed files could not be written (the old ones are kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .__about__ import __version__
+from .config import Config, load_config
+from .errors import ConfigError
+from .models import RunReport
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE = 0, 1, 2, 3
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose - args.quiet)
+    try:
+        cfg = _config(args)
+        return int(args.command(args, cfg))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _build(args: argparse.Namespace, cfg: Config) -> int:
+    from .pipeline import build
+
+    report = build(cfg, prune=args.prune, progress=_progress() if sys.stderr.isatty() else None)
+    if args.verbose > 0:
+        for rel in report.written:
+            print(f"wrote {cfg.output.dir / rel}")
+    if args.quiet == 0:
+        print(_summary(report))
+    if report.failed:
+        return EXIT_WRITE
+    return EXIT_PROBLEMS if args.strict and (report.skipped or report.not_followed) else EXIT_OK
+
+
+def _check(args: argparse.Namespace, cfg: Config) -> int:
+    from .pipeline import check
+
+    problems = check(cfg)  # each problem is logged as it is found
+    if args.quiet == 0:
+        print(
+            f"refeed check: {len(problems)} problem(s)" if problems else "refeed check: no problems"
+        )
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def _summary(report: RunReport) -> str:
+    return (
+        f"refeed: {report.articles_read} articles read, {len(report.skipped)} skipped, "
+        f"{len(report.held_back)} held back; {len(report.written)} feed files written, "
+        f"{len(report.unchanged)} unchanged"
+        + (f", {len(report.pruned)} pruned" if report.pruned else "")
+        + (f", {len(report.failed)} FAILED" if report.failed else "")
+        + f" ({report.seconds:.2f} s)"
+    )
+
+
+def _config(args: argparse.Namespace) -> Config:
+    cfg = load_config(args.config)
+    if args.articles is not None:
+        cfg = dataclasses.replace(
+            cfg, articles=dataclasses.replace(cfg.articles, dir=args.articles.resolve())
+        )
+    if getattr(args, "output", None) is not None:
+        cfg = dataclasses.replace(
+            cfg, output=dataclasses.replace(cfg.output, dir=args.output.resolve())
+        )
+    return cfg
+
+
+def _setup_logging(level: int) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.getLogger("refeed")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel({-1: logging.ERROR, 0: logging.INFO}.get(max(level, -1), logging.DEBUG))
+
+
+def _progress() -> Callable[[int, int], None]:
+    started = time.monotonic()
+    last = [0.0]
+
+    def draw(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - started < 1.0 or now - last[0] < 0.1:
+            return  # short builds draw nothing
+        last[0] = now
+        width = 30
+        filled = width * done // max(total, 1)
+        end = "\n" if done + 1 >= total else ""
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done + 1}/{total}{end}")
+        sys.stderr.flush()
+
+    return draw
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="refeed",
+        description="Republish a directory of articles as per-category Atom and RSS feeds.",
+        epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
+        "2 bad config or usage; 3 feed files could not be written.",
+    )
+    parser.add_argument("--version", action="version", version=f"refeed {__version__}")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    build = commands.add_parser(
+        "build",
+        help="build feeds/ once (for cron)",
+        description="Build every feed once. Example: refeed build --config config.yaml -v",
+    )
+    build.set_defaults(command=_build)
+    _common(build)
+    build.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
+    build.add_argument("--strict", action="store_true", help="exit 1 if any article was skipped")
+    build.add_argument(
+        "--prune", action="store_true", help="remove feeds whose category has no articles"
+    )
+    check = commands.add_parser(
+        "check",
+        help="validate config and articles, write nothing",
+        description="List every problem with the config and the articles. Example: refeed check",
+    )
+    check.set_defaults(command=_check)
+    _common(check)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=Path("config.yaml"),
+        help="config file (default: ./config.yaml)",
+    )
+    parser.add_argument("--articles", type=Path, help="article folder (overrides articles.dir)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="list every file written"
+    )
+    parser.add_argument("-q", "--quiet", action="count", default=0, help="print errors only")

@@ -1,0 +1,367 @@
+"""The configuration: read once, every key validated, every problem listed, refused once.
+
+Unknown keys are errors: a long-running service must fail fast on a typo rather than run with a
+default the operator did not mean.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import string
+from dataclasses import dataclass, field
+from datetime import time, tzinfo
+from pathlib import Path
+from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from .errors import ConfigError
+from .models import FeedFormat
+from .slugs import is_canonical
+from .urls import is_http
+
+BodyMode = Literal["auto", "html", "markdown"]
+PERMALINK_FIELDS = frozenset(["year", "month", "day", "hour", "minute", "second", "name", "path"])
+_SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+@dataclass(frozen=True)
+class NameOverride:
+    slug: str | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    title: str
+    url: str
+    feeds_url: str
+    description: str | None = None
+    language: str | None = None
+    author: str | None = None
+    icon: str | None = None
+    logo: str | None = None
+
+
+@dataclass(frozen=True)
+class ArticlesConfig:
+    dir: Path
+    include: tuple[str, ...] = ("*.md", "*.markdown", "*.html", "*.htm", "*.txt")
+    exclude: tuple[str, ...] = ()
+    encodings: tuple[str, ...] = ("gb18030", "big5", "shift_jis", "cp1252")
+    max_bytes: int = 16 * 1024**2
+    missing_date: Literal["error", "mtime"] = "error"
+    timezone: tzinfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    default_time: time = time(0, 0)
+    future: Literal["hold", "publish"] = "hold"
+    formats: dict[str, BodyMode] = field(
+        default_factory=lambda: cast(dict[str, BodyMode], {".html": "html", ".htm": "html"})
+    )
+    permalink: str = "{year}/{month}/{day}/{name}/"
+    thumbnail_fields: tuple[str, ...] = ("thumbnail", "headimg", "cover", "image")
+    base_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TaxonomyConfig:
+    feeds: bool = True
+    hierarchical: bool = True
+    names: dict[str, NameOverride] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CleanConfig:
+    remove: tuple[str, ...] = ()
+    summary_length: int = 200
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    dir: Path
+    items_per_feed: int = 50
+    formats: tuple[FeedFormat, ...] = ("atom", "rss")
+
+
+@dataclass(frozen=True)
+class Config:
+    site: SiteConfig
+    articles: ArticlesConfig
+    output: OutputConfig
+    categories: TaxonomyConfig = field(default_factory=TaxonomyConfig)
+    tags: TaxonomyConfig = field(default_factory=lambda: TaxonomyConfig(feeds=False))
+    clean: CleanConfig = field(default_factory=CleanConfig)
+    source: str = "<config>"
+
+
+class _Section:
+    """One mapping of the config file; reads typed keys and records what is wrong with them."""
+
+    def __init__(self, data: object, path: str, problems: list[str]) -> None:
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            problems.append(f"{path or 'top level'}: expected a mapping, got {data!r}")
+            data = {}
+        self.data: dict[Any, Any] = data
+        self.where = path
+        self.problems = problems
+        self.known: list[str] = []
+
+    def key(self, name: str) -> str:
+        return f"{self.where}.{name}" if self.where else name
+
+    def fail(self, name: str, rule: str, value: object) -> None:
+        self.problems.append(f"{self.key(name)}: {rule}, got {value!r}")
+
+    def get(self, name: str) -> Any:
+        self.known.append(name)
+        return self.data.get(name)
+
+    def section(self, name: str) -> _Section:
+        return _Section(self.get(name), self.key(name), self.problems)
+
+    def text(self, name: str, default: str | None = None, required: bool = False) -> str | None:
+        value = self.get(name)
+        if value is None:
+            if required:
+                self.problems.append(f"{self.key(name)}: is required")
+            return default
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.fail(name, "expected text", value)
+            return default
+        return str(value)
+
+    def url(self, name: str, required: bool = False, folder: bool = False) -> str | None:
+        value = self.text(name, required=required)
+        if value is None:
+            return None
+        if not is_http(value):
+            self.fail(name, "expected an absolute http(s) URL", value)
+            return None
+        return value if not folder or value.endswith("/") else value + "/"
+
+    def integer(self, name: str, default: int, minimum: int = 1) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            rule = (
+                "expected a positive integer"
+                if minimum == 1
+                else f"expected an integer >= {minimum}"
+            )
+            self.fail(name, rule, value)
+            return default
+        return value
+
+    def size(self, name: str, default: int) -> int:
+        value = self.get(name)
+        if value is None:
+            return default
+        match = _SIZE.match(str(value)) if not isinstance(value, bool) else None
+        if match is None or int(match.group(1)) < 1:
+            self.fail(name, "expected a size such as 16MB or 500000", value)
+            return default
+        return int(match.group(1)) * _UNITS[(match.group(2) or "")[:1].upper()]
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.get(name)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.fail(name, "expected true or false", value)
+            return default
+        return value
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.get(name)
+        if value is None:
+            return default
+        if value not in choices:
+            self.fail(name, f"expected one of {', '.join(choices)}", value)
+            return default
+        return cast(str, value)
+
+    def strings(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        value = self.get(name)
+        if value is None:
+            return default
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.fail(name, "expected a list of non-empty strings", value)
+            return default
+        return tuple(value)
+
+    def folder(self, name: str, base: Path, default: str | None = None) -> Path:
+        value = self.text(name, default=default, required=default is None)
+        return (base / (value or ".")).resolve() if value is not None else base
+
+    def finish(self) -> None:
+        for unknown in sorted(set(map(str, self.data)) - set(self.known)):
+            hint = difflib.get_close_matches(unknown, self.known, n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            self.problems.append(f"{self.key(unknown)}: unknown key{suggestion}")
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a YAML config file; relative paths in it are relative to its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found; pass --config PATH or create one"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc}"]) from None
+    try:
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from None
+    return config_from_dict(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> Config:
+    """Validate a config mapping (as YAML gives it); raises ConfigError listing every problem."""
+    problems: list[str] = []
+    top = _Section(data, "", problems)
+    site = _read_site(top.section("site"))
+    articles = _read_articles(top.section("articles"), base_dir)
+    categories = _read_taxonomy(top.section("categories"), feeds=True)
+    tags = _read_taxonomy(top.section("tags"), feeds=False)
+    clean_section = top.section("clean")
+    clean = CleanConfig(
+        remove=clean_section.strings("remove", ()),
+        summary_length=clean_section.integer("summary_length", CleanConfig.summary_length),
+    )
+    clean_section.finish()
+    output = _read_output(top.section("output"), base_dir)
+    top.finish()
+    if problems or site is None:
+        raise ConfigError(source, problems or ["site: is required"])
+    return Config(site, articles, output, categories, tags, clean, source)
+
+
+def _read_site(section: _Section) -> SiteConfig | None:
+    title = section.text("title", required=True)
+    url = section.url("url", required=True, folder=True)
+    feeds_url = section.url("feeds_url", required=True, folder=True)
+    site = SiteConfig(
+        title=title or "",
+        url=url or "",
+        feeds_url=feeds_url or "",
+        description=section.text("description"),
+        language=section.text("language"),
+        author=section.text("author"),
+        icon=section.url("icon"),
+        logo=section.url("logo"),
+    )
+    section.finish()
+    return site if title and url and feeds_url else None
+
+
+def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
+    d = ArticlesConfig(dir=base)
+    encodings = section.strings("encodings", d.encodings)
+    for name in encodings:
+        try:
+            "".encode(name)
+        except LookupError:
+            section.fail("encodings", "unknown encoding", name)
+    zone_name = section.text("timezone", "UTC") or "UTC"
+    try:
+        zone: tzinfo = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        section.fail("timezone", "expected an IANA time zone such as Asia/Shanghai", zone_name)
+        zone = d.timezone
+    clock = section.text("default_time", "00:00") or "00:00"
+    try:
+        default_time = time.fromisoformat(clock)
+    except ValueError:
+        section.fail("default_time", "expected a time of day such as 09:00", clock)
+        default_time = d.default_time
+    formats = dict(d.formats)
+    raw_formats = section.get("formats") or {}
+    if not isinstance(raw_formats, dict):
+        section.fail(
+            "formats", "expected a mapping of extension to auto/html/markdown", raw_formats
+        )
+        raw_formats = {}
+    for ext, mode in raw_formats.items():
+        if not (isinstance(ext, str) and ext.startswith(".")) or mode not in (
+            "auto",
+            "html",
+            "markdown",
+        ):
+            section.fail("formats", "expected '.ext: auto|html|markdown'", {ext: mode})
+        else:
+            formats[ext.lower()] = mode
+    permalink = section.text("permalink", d.permalink) or d.permalink
+    try:
+        names = {f for _, f, _, _ in string.Formatter().parse(permalink) if f is not None}
+    except ValueError:
+        names = {"?"}
+    if names - PERMALINK_FIELDS:
+        rule = f"expected a pattern using only {{{'}, {'.join(sorted(PERMALINK_FIELDS))}}}"
+        section.fail("permalink", rule, permalink)
+        permalink = d.permalink
+    articles = ArticlesConfig(
+        dir=section.folder("dir", base),
+        include=section.strings("include", d.include),
+        exclude=section.strings("exclude", d.exclude),
+        encodings=encodings,
+        max_bytes=section.size("max_size", d.max_bytes),
+        missing_date=cast(Any, section.choice("missing_date", ("error", "mtime"), d.missing_date)),
+        timezone=zone,
+        default_time=default_time,
+        future=cast(Any, section.choice("future", ("hold", "publish"), d.future)),
+        formats=formats,
+        permalink=permalink,
+        thumbnail_fields=section.strings("thumbnail_fields", d.thumbnail_fields),
+        base_url=section.url("base_url", folder=False),
+    )
+    section.finish()
+    return articles
+
+
+def _read_taxonomy(section: _Section, feeds: bool) -> TaxonomyConfig:
+    names: dict[str, NameOverride] = {}
+    raw = section.get("names") or {}
+    if not isinstance(raw, dict):
+        section.fail("names", "expected a mapping of name to {slug, title}", raw)
+        raw = {}
+    for name, override in raw.items():
+        entry = _Section(override, f"{section.key('names')}.{name}", section.problems)
+        slug = entry.text("slug")
+        if slug is not None and not is_canonical(slug):
+            entry.fail("slug", "expected lower-case letters, digits, '-' or '_'", slug)
+            slug = None
+        names[str(name)] = NameOverride(slug=slug, title=entry.text("title"))
+        entry.finish()
+    slugs = [o.slug for o in names.values() if o.slug]
+    for dup in sorted({s for s in slugs if slugs.count(s) > 1}):
+        section.fail("names", "two names are given the same slug", dup)
+    taxonomy = TaxonomyConfig(
+        feeds=section.boolean("feeds", feeds),
+        hierarchical=section.boolean("hierarchical", True),
+        names=names,
+    )
+    section.finish()
+    return taxonomy
+
+
+def _read_output(section: _Section, base: Path) -> OutputConfig:
+    formats = section.strings("formats", OutputConfig.formats)
+    bad = [f for f in formats if f not in ("atom", "rss")]
+    if bad or not formats:
+        section.fail("formats", "expected a non-empty list of atom, rss", list(formats))
+        formats = OutputConfig.formats
+    output = OutputConfig(
+        dir=section.folder("dir", base, default="feeds"),
+        items_per_feed=section.integer("items_per_feed", OutputConfig.items_per_feed),
+        formats=cast(tuple[FeedFormat, ...], tuple(dict.fromkeys(formats))),
+    )
+    section.finish()
+    return output

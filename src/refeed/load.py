@@ -1,0 +1,329 @@
+"""Find article files and turn each into an :class:`Article` (the only frontmatter import).
+
+``scan`` and ``read_text`` touch the file system; ``parse_article`` is pure. A bad file raises
+:class:`ArticleError` with the reason; the pipeline skips it and carries on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from .config import ArticlesConfig
+from .dates import DateParseError, parse_date
+from .errors import ArticleError
+from .models import Article, BodyFormat, Problem
+
+_MAX_NODES = 10_000  # frontmatter values; far above any real post, far below an alias bomb
+_MAX_DEPTH = 32
+_MAX_LEVELS = 8  # category hierarchy depth kept; deeper levels are dropped
+_OPENING = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    rel: str  # posix path relative to the article directory: the article's identity
+    path: Path
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+def scan(
+    root: Path, include: tuple[str, ...], exclude: tuple[str, ...]
+) -> tuple[list[SourceFile], list[Problem]]:
+    """Article files under ``root`` in sorted order, and the links that were not followed.
+
+    Hidden files and folders are skipped. Folder links are never descended (their targets inside
+    the directory are scanned under their own names); file links are followed only when they
+    resolve to a file inside ``root`` that is not scanned already.
+    """
+    root = root.resolve()
+    found: list[SourceFile] = []
+    links: list[SourceFile] = []
+    problems: list[Problem] = []
+
+    def walk_error(exc: OSError) -> None:
+        where = Path(exc.filename).relative_to(root).as_posix() if exc.filename else "."
+        problems.append(Problem(where, f"cannot read folder: {exc.strerror}"))
+
+    for folder, dirs, files in os.walk(root, onerror=walk_error):
+        base = Path(folder)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in [d for d in dirs if (base / d).is_symlink()]:
+            dirs.remove(name)
+            target = _link_target(base / name, root)
+            if target is None:
+                rel = (base / name).relative_to(root).as_posix()
+                problems.append(
+                    Problem(rel, "not followed: link points outside the article directory")
+                )
+        for name in sorted(files):
+            if name.startswith("."):
+                continue
+            rel = (base / name).relative_to(root).as_posix()
+            if not _selected(rel, include, exclude):
+                continue
+            entry = SourceFile(rel, base / name)
+            (links if entry.path.is_symlink() else found).append(entry)
+    real = {f.path for f in found}
+    for link in links:
+        try:
+            target = link.path.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            reason = (
+                "symlink loop"
+                if "loop" in str(exc).lower() or getattr(exc, "errno", 0) == 40
+                else "dangling link"
+            )
+            problems.append(Problem(link.rel, f"not followed: {reason}"))
+            continue
+        if not target.is_relative_to(root):
+            problems.append(
+                Problem(link.rel, "not followed: link points outside the article directory")
+            )
+        elif target not in real and target.is_file():
+            found.append(link)
+    found.sort(key=lambda f: f.rel)
+    problems.sort(key=lambda p: p.path)
+    return found, problems
+
+
+def _link_target(path: Path, root: Path) -> Path | None:
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return target if target.is_relative_to(root) else None
+
+
+def _selected(rel: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bool:
+    pure = PurePosixPath(rel)
+    return any(pure.match(p) for p in include) and not any(pure.match(p) for p in exclude)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_text(source: SourceFile, encodings: tuple[str, ...], max_bytes: int) -> str:
+    """The file's text: UTF-8 (BOM or not), UTF-16 with a BOM, else the first fallback that fits."""
+    try:
+        size = source.path.stat().st_size
+        if size > max_bytes:
+            raise ArticleError(
+                source.rel,
+                f"file is {size:,} bytes, over the limit of {max_bytes:,} (articles.max_size)",
+            )
+        data = source.path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(source.rel, f"cannot read file: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:  # grew since the stat
+        raise ArticleError(
+            source.rel, f"file is over the limit of {max_bytes:,} bytes (articles.max_size)"
+        )
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ArticleError(source.rel, "not valid UTF-16 despite its byte-order mark") from None
+    if b"\x00" in data:
+        raise ArticleError(source.rel, "binary file (contains NUL bytes), not an article")
+    for encoding in ("utf-8-sig", *encodings):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    tried = ", ".join(("utf-8", *encodings))
+    raise ArticleError(
+        source.rel, f"text is in none of the encodings tried ({tried}; articles.encodings)"
+    )
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+try:
+    from yaml import CSafeLoader as _SafeBase
+except ImportError:  # PyYAML built without libyaml: same rules, slower
+    from yaml import SafeLoader as _SafeBase  # type: ignore[assignment]
+
+
+class _TextLoader(_SafeBase):
+    """Safe YAML that leaves every scalar as the text the author typed (only null is resolved).
+
+    A title of ``yes``, ``2021-11-04`` or ``1e3`` stays that text; date fields are parsed by
+    :mod:`refeed.dates`, which knows far more shapes than YAML's timestamp rule.
+    """
+
+
+# Start from no implicit rules at all (the SafeLoader's bool/int/float/timestamp ones are gone).
+setattr(_TextLoader, "yaml_implicit_resolvers", {})  # noqa: B010
+_TextLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_HANDLER = YAMLHandler()
+
+
+def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
+    """(metadata, body) from an article's text; raises ArticleError when there is no frontmatter."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.lstrip(" \t\n")  # Hexo allows blank lines before the opening ---
+    if not _OPENING.match(text):
+        raise ArticleError(source, "no frontmatter: the file must start with a '---' line")
+    try:
+        meta_text, body = _HANDLER.split(text)
+    except ValueError:
+        raise ArticleError(source, "frontmatter is not closed: no second '---' line") from None
+    try:
+        meta = _HANDLER.load(meta_text, Loader=_TextLoader)
+    except yaml.YAMLError as exc:
+        reason = " ".join(str(exc).split())
+        raise ArticleError(source, f"frontmatter: not valid YAML: {reason[:300]}") from None
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ArticleError(source, f"frontmatter: unreadable value: {exc}") from None
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ArticleError(
+            source, f"frontmatter: expected key: value pairs, got {type(meta).__name__}"
+        )
+    _check_size(meta, source)
+    return meta, body
+
+
+def _check_size(value: object, source: str) -> None:
+    budget = [_MAX_NODES]
+
+    def visit(node: object, depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > _MAX_DEPTH:
+            raise ArticleError(
+                source, "frontmatter: too large or too deeply nested (YAML alias bomb?)"
+            )
+        if isinstance(node, dict):
+            for key, item in node.items():
+                visit(key, depth + 1)
+                visit(item, depth + 1)
+        elif isinstance(node, list | tuple | set):
+            for item in node:
+                visit(item, depth + 1)
+
+    visit(value, 0)
+
+
+def parse_article(
+    text: str, source: str, cfg: ArticlesConfig, flat: bool = False, mtime: float | None = None
+) -> Article:
+    """An Article from a file's text; ``source`` is its path relative to the article directory."""
+    meta, body = split_frontmatter(text, source)
+    fields = _Fields(meta, source)
+    title = fields.text("title")
+    if not title:
+        raise ArticleError(source, "frontmatter: 'title' is required")
+    raw_date = meta.get("date")
+    if raw_date in (None, "") and cfg.missing_date == "mtime" and mtime is not None:
+        raw_date = datetime.fromtimestamp(mtime, tz=UTC)
+    if raw_date in (None, ""):
+        raise ArticleError(
+            source, "frontmatter: 'date' is required (or set articles.missing_date: mtime)"
+        )
+    published = fields.date("date", raw_date, cfg)
+    updated = (
+        fields.date("updated", meta.get("updated"), cfg)
+        if meta.get("updated") not in (None, "")
+        else None
+    )
+    return Article(
+        source=source,
+        title=title,
+        published=published,
+        updated=updated,
+        body=body,
+        body_format=_body_format(source, body, cfg),
+        categories=_categories(meta.get("categories", meta.get("category")), source, flat),
+        tags=tuple(dict.fromkeys(_names(meta.get("tags"), source, "tags"))),
+        author=fields.text("author"),
+        thumbnail=fields.first(cfg.thumbnail_fields),
+        link=fields.first(("link", "permalink", "url")),
+        id=fields.first(("id", "guid")),
+        summary=fields.first(("description", "excerpt", "summary")),
+    )
+
+
+class _Fields:
+    def __init__(self, meta: dict[str, Any], source: str) -> None:
+        self.meta = meta
+        self.source = source
+
+    def text(self, key: str) -> str | None:
+        value = self.meta.get(key)
+        if isinstance(value, dict) and key == "author":
+            value = value.get("name")
+        if value is None:
+            return None
+        if isinstance(value, bool | int | float | str):
+            return str(value).strip() or None
+        raise ArticleError(self.source, f"frontmatter: {key!r}: expected text, got {_brief(value)}")
+
+    def first(self, keys: tuple[str, ...]) -> str | None:
+        for key in keys:
+            value = self.text(key)
+            if value:
+                return value
+        return None
+
+    def date(self, key: str, value: object, cfg: ArticlesConfig) -> datetime:
+        try:
+            return parse_date(value, cfg.timezone, cfg.default_time)
+        except DateParseError as exc:
+            raise ArticleError(self.source, f"frontmatter: {key!r}: {exc}") from None
+
+
+def _brief(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _names(value: object, source: str, key: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, list):
+        raise ArticleError(
+            source, f"frontmatter: {key!r}: expected a list of names, got {_brief(value)}"
+        )
+    names = []
+    for item in value:
+        if isinstance(item, list | dict | bool):
+            raise ArticleError(source, f"frontmatter: {key!r}: expected names, got {_brief(item)}")
+        if item is not None and str(item).strip():
+            names.append(str(item).strip())
+    return names
+
+
+def _categories(value: object, source: str, flat: bool) -> tuple[tuple[str, ...], ...]:
+    """Hexo semantics: a list is one hierarchy, a list of lists several; flat makes each a root."""
+    if isinstance(value, list) and any(isinstance(item, list) for item in value):
+        paths = [tuple(_names(item, source, "categories")) for item in value]
+    else:
+        paths = [tuple(_names(value, source, "categories"))]
+    if flat:
+        paths = [(name,) for path in paths for name in path]
+    result = [p[:_MAX_LEVELS] for p in paths if p]
+    return tuple(dict.fromkeys(result))
+
+
+def _body_format(source: str, body: str, cfg: ArticlesConfig) -> BodyFormat:
+    mode = cfg.formats.get(PurePosixPath(source).suffix.lower(), "auto")
+    if mode == "auto":
+        return "html" if body.lstrip()[:1] == "<" else "markdown"
+    return mode

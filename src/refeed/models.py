@@ -1,0 +1,124 @@
+"""The values that flow between pipeline stages (stdlib only, all frozen)."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+BodyFormat = Literal["html", "markdown"]
+FeedKind = Literal["site", "category", "tag"]
+FeedFormat = Literal["atom", "rss"]
+
+# One file name per format inside a feed's folder; both end in .xml so that a static host (and
+# `--prune`) can tell feeds from every other file in the output directory by name alone.
+FEED_FILES: dict[FeedFormat, str] = {"atom": "atom.xml", "rss": "rss.xml"}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something refeed did not publish, and why: printed as ``path: reason``."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article as its author wrote it; ``source`` is its path relative to the article dir."""
+
+    source: str
+    title: str
+    published: datetime
+    body: str
+    body_format: BodyFormat
+    updated: datetime | None = None
+    # Each hierarchy is a path from the top category down; Hexo puts a post in every level.
+    categories: tuple[tuple[str, ...], ...] = ()
+    tags: tuple[str, ...] = ()
+    author: str | None = None
+    thumbnail: str | None = None
+    link: str | None = None
+    id: str | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Thumbnail:
+    """An enclosure: absolute URL, byte length (0 when unknown) and MIME type."""
+
+    url: str
+    length: int
+    type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, ready to render: every URL absolute, every text final."""
+
+    id: str
+    title: str
+    link: str
+    published: datetime
+    updated: datetime
+    content_html: str
+    summary: str
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+    thumbnail: Thumbnail | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """Which feed: the site-wide one, a category path or a tag, and where its files go."""
+
+    kind: FeedKind
+    key: tuple[str, ...]
+    dir: str  # posix path relative to the output directory ("" for the site-wide feed)
+    title: str
+
+    def file(self, fmt: FeedFormat) -> str:
+        return posixpath.join(self.dir, FEED_FILES[fmt])
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """A feed's metadata and items; ``updated`` is the newest item's date, never the build time."""
+
+    spec: FeedSpec
+    title: str
+    subtitle: str
+    link: str
+    self_urls: dict[FeedFormat, str]
+    id: str
+    updated: datetime
+    author: str
+    generator: str
+    version: str
+    language: str | None = None
+    icon: str | None = None
+    logo: str | None = None
+    entries: tuple[Entry, ...] = ()
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one build did; the CLI turns it into the summary line and the exit code."""
+
+    articles_read: int = 0
+    skipped: list[Problem] = field(default_factory=list)
+    held_back: list[Problem] = field(default_factory=list)
+    not_followed: list[Problem] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def published(self) -> int:
+        return self.articles_read - len(self.skipped) - len(self.held_back)

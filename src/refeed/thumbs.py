@@ -1,0 +1,39 @@
+"""Enclosure facts for thumbnails: the pluggable lookup and its offline default.
+
+The default guesses the MIME type from the URL's file extension and reports length 0, which
+RSS and Atom allow for an unknown size. A lookup is any ``Callable[[str], Thumbnail]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from posixpath import splitext
+from urllib.parse import urlsplit
+
+from .models import Thumbnail
+
+ThumbLookup = Callable[[str], Thumbnail]
+
+# A fixed table, not the mimetypes module: that one reads /etc/mime.types, which differs
+# between machines, and output must not.
+IMAGE_TYPES = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".jpe": "image/jpeg", ".png": "image/png",
+    ".gif": "image/gif", ".webp": "image/webp", ".avif": "image/avif", ".svg": "image/svg+xml",
+    ".bmp": "image/bmp", ".ico": "image/x-icon", ".tif": "image/tiff", ".tiff": "image/tiff",
+    ".heic": "image/heic", ".jxl": "image/jxl",
+}  # fmt: skip
+DEFAULT_TYPE = "image/jpeg"  # thumbnails are photos far more often than anything else
+
+
+def guess_type(url: str) -> str:
+    """The MIME type the URL's path suggests (the query string never takes part)."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return DEFAULT_TYPE
+    return IMAGE_TYPES.get(splitext(path)[1].lower(), DEFAULT_TYPE)
+
+
+def guess(url: str) -> Thumbnail:
+    """The offline lookup: type from the URL, length unknown (0)."""
+    return Thumbnail(url=url, length=0, type=guess_type(url))

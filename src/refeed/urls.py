@@ -1,0 +1,53 @@
+"""URL helpers shared by the stages (pure): resolution and IRI → URI conversion."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urljoin, urlsplit, urlunsplit
+
+# Characters left as they are when percent-encoding: RFC 3986 reserved + unreserved + "%".
+_SAFE = "!#$%&'()*+,/:;=?@[]~"
+
+
+def to_uri(iri: str) -> str:
+    """Percent-encode what a URI may not carry (non-ASCII, spaces); IDNA-encode the host."""
+    parts = urlsplit(iri.strip())
+    netloc = parts.netloc
+    if netloc and not netloc.isascii():
+        userinfo, _, hostport = netloc.rpartition("@")
+        host, colon, port = hostport.partition(":")
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            host = quote(host, safe="")
+        netloc = (f"{userinfo}@" if userinfo else "") + host + colon + port
+    return urlunsplit(
+        (
+            parts.scheme,
+            netloc,
+            quote(parts.path, safe=_SAFE),
+            quote(parts.query, safe=_SAFE),
+            quote(parts.fragment, safe=_SAFE),
+        )
+    )
+
+
+def is_http(url: str) -> bool:
+    """An absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def resolve(base: str, ref: str) -> str:
+    """``ref`` made absolute against ``base``; returns ``ref`` unchanged if it cannot be parsed."""
+    try:
+        return urljoin(base, ref.strip())
+    except ValueError:
+        return ref
+
+
+def join_path(base: str, path: str) -> str:
+    """A public URL for ``path`` under the folder URL ``base`` (which ends in ``/``)."""
+    return to_uri(base + quote(path, safe="/"))

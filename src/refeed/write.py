@@ -1,0 +1,122 @@
+"""The only module that writes into the output directory.
+
+Each file is written to a temporary file in its own folder, fsynced and renamed over the old one,
+so a reader (or a crash) sees the old file or the new one, never a mix. A file whose bytes did
+not change is left alone: its mtime, and so the ETag a static host derives from it, stays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from xml.etree import ElementTree
+
+from .errors import WriteError
+from .models import FEED_FILES
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+_FILE_MODE = 0o666 & ~_UMASK  # what open() would have given; mkstemp's 0600 is unreadable to nginx
+
+
+def _target(root: Path, rel: str) -> Path:
+    """``root/rel``, refusing anything that would land outside ``root``."""
+    if not rel or "\x00" in rel or rel.startswith(("/", "\\")):
+        raise WriteError(rel or "''", "refused: not a relative path inside the output directory")
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root.resolve()) or target == root.resolve():
+        raise WriteError(rel, "refused: path leads outside the output directory")
+    return target
+
+
+def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
+    """Atomically make ``root/rel`` hold ``data``; False (and nothing written) if it already does."""
+    target = _target(root, rel)
+    try:
+        if target.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        if not target.exists():
+            raise WriteError(rel, f"cannot read the existing file: {exc.strerror or exc}") from None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise WriteError(rel, f"cannot create a file: {exc.strerror or exc}") from None
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.chmod(_FILE_MODE)
+        tmp.replace(target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise WriteError(rel, f"not written, previous file kept: {exc.strerror or exc}") from None
+    _fsync_dir(target.parent)
+    return True
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable; not every platform can open a folder.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def existing_feeds(root: Path) -> set[str]:
+    """Relative paths of feed files already in ``root`` (by name: atom.xml / rss.xml)."""
+    if not root.is_dir():
+        return set()
+    names = set(FEED_FILES.values())
+    found = set()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name in names:
+                found.add((Path(folder) / name).relative_to(root).as_posix())
+    return found
+
+
+def read_title(root: Path, rel: str) -> str | None:
+    """The channel/feed title of an existing feed file, or None if it cannot be read."""
+    try:
+        for _, element in ElementTree.iterparse(_target(root, rel), events=("end",)):
+            if element.tag in ("title", "{http://www.w3.org/2005/Atom}title"):
+                return str(element.text or "") or None
+    except (OSError, ElementTree.ParseError, WriteError):
+        return None
+    return None
+
+
+def remove(root: Path, rel: str) -> bool:
+    """Delete a feed file and any folders it leaves empty (up to ``root``); False if not there."""
+    target = _target(root, rel)
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise WriteError(rel, f"cannot remove: {exc.strerror or exc}") from None
+    folder = target.parent
+    root = root.resolve()
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
+    return True

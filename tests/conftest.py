@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from refeed.config import Config, load_config
+
+sys.path.insert(0, str(Path(__file__).parent))  # for the feedcheck helper
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "examples" / "articles" / "000_a3555228d4adfba0.txt"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+BASE_CONFIG: dict[str, Any] = {
+    "site": {
+        "title": "Test Site",
+        "url": "https://example.org/",
+        "feeds_url": "https://example.org/feeds/",
+        "language": "en",
+    },
+    "articles": {"dir": "articles", "timezone": "UTC"},
+    "clean": {"remove": [".appendQr_wrap", ".article-editor"]},
+    "output": {"dir": "feeds"},
+}
+
+GOOD = """---
+title: A good article
+categories: [Good]
+date: 2021-11-01T10:00:00Z
+thumbnail: https://img.example.org/good.png
+---
+
+<p>Good <b>content</b>.</p>
+"""
+
+
+def article(
+    title: str = "Title",
+    date: str = "2021-11-01T10:00:00Z",
+    body: str = "<p>Body</p>",
+    **fields: Any,
+) -> str:
+    """An article's text in the Hexo format (frontmatter via YAML, so any value can be given)."""
+    meta = {"title": title, "date": date, **fields}
+    return "---\n" + yaml.safe_dump(meta, allow_unicode=True) + "---\n\n" + body + "\n"
+
+
+SiteFactory = Callable[..., Config]
+
+
+@pytest.fixture
+def make_site(tmp_path: Path) -> SiteFactory:
+    """Write articles and a config into tmp_path; returns the loaded Config."""
+
+    def factory(files: dict[str, str | bytes], **sections: dict[str, Any]) -> Config:
+        folder = tmp_path / "articles"
+        folder.mkdir(exist_ok=True)
+        for rel, content in files.items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+        data = {key: dict(value) for key, value in BASE_CONFIG.items()}
+        for key, value in sections.items():
+            data[key] = {**data.get(key, {}), **value}
+        (tmp_path / "config.yaml").write_text(
+            yaml.safe_dump(data, allow_unicode=True), encoding="utf-8"
+        )
+        return load_config(tmp_path / "config.yaml")
+
+    return factory

@@ -1,0 +1,78 @@
+"""The house rules of ARCHITECTURE.md, checked by walking every module's imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "refeed"
+LEAVES = {"errors", "models", "__about__", "dates", "slugs", "urls"}
+STAGES = {"load", "clean", "thumbs", "assemble", "render", "write"}
+# Which refeed modules each module may import.
+ALLOWED: dict[str, set[str]] = {
+    **{leaf: set() for leaf in LEAVES},
+    "dates": set(),
+    "urls": set(),
+    "slugs": set(),
+    "config": {"errors", "models", "urls", "slugs"},
+    **{stage: LEAVES | {"config"} for stage in STAGES},
+    "pipeline": LEAVES | STAGES | {"config"},
+    "cli": LEAVES | {"config", "pipeline"},
+    "__init__": LEAVES | {"config", "pipeline"},
+    "__main__": {"cli"},
+}
+# Each third-party library lives in one module.
+OWNERS = {
+    "bleach": "clean",
+    "cssselect": "clean",
+    "markdown_it": "clean",
+    "feedgen": "render",
+    "frontmatter": "load",
+    "dateutil": "dates",
+    "httpx": "thumbs",
+    "apscheduler": "service",
+}
+
+
+def _imports(module: str) -> tuple[set[str], set[str]]:
+    tree = ast.parse((SRC / f"{module}.py").read_text(encoding="utf-8"))
+    internal: set[str] = set()
+    external: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                names = [node.module] if node.module else [alias.name for alias in node.names]
+                internal.update(n.split(".")[0] for n in names if n)
+            elif node.module:
+                external.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            external.update(alias.name.split(".")[0] for alias in node.names)
+    return internal, external
+
+
+MODULES = sorted(p.stem for p in SRC.glob("*.py"))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_imports_only_what_the_layering_allows(module: str) -> None:
+    internal, _ = _imports(module)
+    assert module in ALLOWED, f"new module {module}: add it to the architecture test"
+    assert internal <= ALLOWED[module], f"{module} imports {sorted(internal - ALLOWED[module])}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_third_party_libraries_live_in_their_one_module(module: str) -> None:
+    _, external = _imports(module)
+    for library, owner in OWNERS.items():
+        if library in external:
+            assert module == owner, f"{library} belongs in {owner}.py, imported by {module}.py"
+
+
+def test_nothing_below_the_pipeline_reads_the_clock() -> None:
+    for module in MODULES:
+        if module in ("pipeline", "cli", "service"):
+            continue
+        text = (SRC / f"{module}.py").read_text(encoding="utf-8")
+        assert ".now(" not in text and "time.time(" not in text, f"{module} reads the clock"

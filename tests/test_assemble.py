@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+from refeed.assemble import EPOCH, article_id, article_link, make_feed, plan_feeds, thumbnail_url
+from refeed.config import NameOverride, TaxonomyConfig, config_from_dict
+from refeed.models import Article
+
+CFG = config_from_dict(
+    {
+        "site": {"title": "S", "url": "https://x.org/", "feeds_url": "https://x.org/feeds/"},
+        "articles": {"dir": "a"},
+    },
+    Path("/srv"),
+)
+
+
+def art(source: str, day: int, cats: tuple[tuple[str, ...], ...] = (), **kw: object) -> Article:
+    return Article(
+        source=source,
+        title=source,
+        published=datetime(2021, 11, day, tzinfo=UTC),
+        body="",
+        body_format="html",
+        categories=cats,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_ids_derive_from_the_path_not_title_or_date() -> None:
+    a = art("posts/a.md", 1)
+    b = dataclasses.replace(a, title="changed", published=datetime(2022, 1, 1, tzinfo=UTC))
+    assert article_id(a, CFG) == article_id(b, CFG)
+    assert article_id(a, CFG).startswith("urn:uuid:")
+    assert article_id(a, CFG) != article_id(art("posts/b.md", 1), CFG)
+
+
+def test_frontmatter_id_is_used_when_it_is_a_uri_and_hashed_otherwise() -> None:
+    assert article_id(art("a.md", 1, id="tag:x.org,2021:a"), CFG) == "tag:x.org,2021:a"
+    assert article_id(art("a.md", 1, id="12345"), CFG).startswith("urn:uuid:")
+
+
+def test_link_from_frontmatter_or_permalink_pattern() -> None:
+    assert article_link(art("a.md", 1, link="/p/a/"), CFG) == "https://x.org/p/a/"
+    assert (
+        article_link(art("sub/文章.md", 4), CFG) == "https://x.org/2021/11/04/%E6%96%87%E7%AB%A0/"
+    )
+    assert (
+        article_link(art("a.md", 1, link="javascript:alert(1)"), CFG)
+        == "https://x.org/2021/11/01/a/"
+    )
+
+
+def test_thumbnail_urls_are_resolved_and_non_http_dropped() -> None:
+    link = "https://x.org/2021/11/01/a/"
+    assert (
+        thumbnail_url(art("a.md", 1, thumbnail="t.jpg"), link) == "https://x.org/2021/11/01/a/t.jpg"
+    )
+    assert thumbnail_url(art("a.md", 1, thumbnail="ftp://x.org/t.jpg"), link) is None
+    assert thumbnail_url(art("a.md", 1, thumbnail="data:image/png;base64,AA"), link) is None
+
+
+def test_every_level_of_a_hierarchy_gets_a_feed_newest_first_and_capped() -> None:
+    cfg = dataclasses.replace(CFG, output=dataclasses.replace(CFG.output, items_per_feed=2))
+    articles = [
+        art("1.md", 1, (("A", "B"),)),
+        art("2.md", 2, (("A",),)),
+        art("3.md", 3, (("A", "B", "C"),)),
+        art("4.md", 4),
+    ]
+    plans = {p.spec.dir: [a.source for a in p.members] for p in plan_feeds(articles, cfg)}
+    assert plans == {
+        "": ["4.md", "3.md"],
+        "categories/a": ["3.md", "2.md"],
+        "categories/a/b": ["3.md", "1.md"],
+        "categories/a/b/c": ["3.md"],
+    }
+
+
+def test_equal_dates_are_ordered_by_id_whatever_the_input_order() -> None:
+    articles = [art(f"{n}.md", 1) for n in "abcdef"]
+    first = [a.source for a in plan_feeds(articles, CFG)[0].members]
+    assert first == [a.source for a in plan_feeds(list(reversed(articles)), CFG)[0].members]
+
+
+def test_category_names_config_sets_slug_and_title() -> None:
+    cfg = dataclasses.replace(
+        CFG,
+        categories=TaxonomyConfig(names={"金融": NameOverride(slug="finance", title="Finance")}),
+    )
+    spec = plan_feeds([art("1.md", 1, (("金融", "股票"),))], cfg)[2].spec
+    assert spec.dir == "categories/finance/股票" and spec.title == "Finance › 股票"
+
+
+def test_tag_feeds_only_when_enabled() -> None:
+    articles = [art("1.md", 1, tags=("x",))]
+    assert [p.spec.kind for p in plan_feeds(articles, CFG)] == ["site"]
+    cfg = dataclasses.replace(CFG, tags=TaxonomyConfig(feeds=True))
+    assert [p.spec.dir for p in plan_feeds(articles, cfg)] == ["", "tags/x"]
+
+
+def test_feed_updated_is_the_newest_item_or_the_fallback_never_now() -> None:
+    plan = plan_feeds([art("1.md", 1), art("2.md", 3)], CFG)[0]
+    assert make_feed(plan.spec, [], CFG, EPOCH).updated == EPOCH
+    feed = make_feed(plan.spec, [], CFG, datetime(2021, 11, 9, tzinfo=UTC))
+    assert feed.updated.day == 9
+    assert feed.self_urls == {
+        "atom": "https://x.org/feeds/atom.xml",
+        "rss": "https://x.org/feeds/rss.xml",
+    }

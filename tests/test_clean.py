@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import lxml.html
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import SAMPLE
+from feedcheck import check_html
+from refeed.clean import clean_html, compile_rules, plain_text, summarize, to_html
+
+BASE = "https://example.org/2021/11/04/post/"
+RULES = compile_rules((".appendQr_wrap", ".article-editor"))
+NO_RULES = compile_rules(())
+
+
+def clean(html: str) -> str:
+    return clean_html(html, BASE, RULES)
+
+
+def test_the_sample_loses_style_comments_qr_block_and_editor_credit() -> None:
+    body = SAMPLE.read_text(encoding="utf-8").split("---", 2)[2]
+    html = clean(body)
+    for gone in (
+        "<style",
+        "appendQr",
+        "&#123;",
+        "{border",
+        "<!--",
+        "二维码",
+        "责任编辑",
+        "class=",
+        "id=",
+    ):
+        assert gone not in html
+    assert "原标题" in html and "referrerpolicy" in html
+    assert html.count("<img") == 2
+    check_html(html)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+        "<img src=x onerror=alert(1)>",
+        '<a href="javascript:alert(1)">x</a>',
+        '<a href=" &#14;  javascript:alert(1)">x</a>',
+        '<a href="jav&#x09;ascript:alert(1)">x</a>',
+        '<a href="JaVaScRiPt:alert(1)">x</a>',
+        '<a href="vbscript:msgbox(1)">x</a>',
+        '<a href="data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==">x</a>',
+        '<img src="data:image/svg+xml;base64,PHN2Zz4=">',
+        "<svg><script>alert(1)</script></svg>",
+        "<svg onload=alert(1)>",
+        '<math><mi xlink:href="javascript:alert(1)">x</mi></math>',
+        '<iframe srcdoc="<script>alert(1)</script>"></iframe>',
+        '<object data="x.swf"></object><embed src="x.swf">',
+        '<base href="javascript:/">',
+        '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
+        '<div style="background:url(javascript:alert(1));width:expression(alert(1))">x</div>',
+        "<p>]]></p><p>]]&gt;</p>",
+        "<!--<script>alert(1)</script>--><!-- <!-- nested --> -->",
+        '<img src="x.png" srcset="javascript:alert(1) 1x">',
+        '<form action="https://evil.example/"><input type=password name=p></form>',
+        "<style>body{}</style><link rel=stylesheet href=x.css>",
+        '<noscript><p title="</noscript><img src=x onerror=alert(1)>"></noscript>',
+        "<template><script>alert(1)</script></template>",
+        '<a href="https://ok.example/" target=_blank onclick="x()">ok</a>',
+        "<table><td><script>alert(1)</script></td></table>",
+        "<img src=x:alert(1) onerror=eval(src)>",
+        "<unclosed <script>alert(1)",
+    ],
+)
+def test_executable_content_never_survives(payload: str) -> None:
+    html = clean(payload)
+    check_html(html)
+    lowered = html.lower()
+    for bad in (
+        "<script",
+        "onerror",
+        "onload",
+        "onclick",
+        "javascript:",
+        "vbscript:",
+        "<iframe",
+        "<object",
+        "<embed",
+        "<svg",
+        "<math",
+        "<style",
+        "<form",
+        "<base",
+        "<meta",
+        "expression(",
+    ):
+        assert bad not in lowered, (payload, html)
+
+
+def test_raster_data_images_are_kept() -> None:
+    html = clean('<img src="data:image/png;base64,iVBORw0KGgo=">')
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in html
+
+
+def test_relative_urls_become_absolute_against_the_article_link() -> None:
+    html = clean(
+        '<a href="../x">a</a><img src="img/a.png" srcset="img/a.png 1x, /b.png 2x"><blockquote cite="/q">q</blockquote>'
+    )
+    assert 'href="https://example.org/2021/11/04/x"' in html
+    assert 'src="https://example.org/2021/11/04/post/img/a.png"' in html
+    assert "https://example.org/b.png 2x" in html
+    assert 'cite="https://example.org/q"' in html
+
+
+def test_non_ascii_urls_are_percent_encoded() -> None:
+    assert 'href="https://example.org/%E6%96%87%E7%AB%A0/a%20b"' in clean(
+        '<a href="/文章/a b">x</a>'
+    )
+
+
+def test_lazy_loaded_images_get_their_real_source() -> None:
+    html = clean('<img src="data:image/gif;base64,R0lGOD" data-src="/real.jpg">')
+    assert 'src="https://example.org/real.jpg"' in html and "data-src" not in html
+
+
+def test_markdown_is_rendered_and_html_bodies_are_not_put_through_markdown() -> None:
+    assert "<strong>b</strong>" in clean(to_html("**b** and a | table\n", "markdown"))
+    indented = "<div>\n    <style>.x{}</style>\n    <p>text</p>\n</div>"
+    html = clean(to_html(indented, "html"))
+    assert "<pre" not in html and "<code" not in html and ".x{}" not in html
+
+
+def test_emptied_containers_are_removed() -> None:
+    assert clean('<div id="ad"><script>x</script></div><p>kept</p>') == "<p>kept</p>"
+
+
+def test_bad_selector_names_the_rule() -> None:
+    with pytest.raises(ValueError, match=r"clean.remove\[1\]"):
+        compile_rules((".ok", "p[[["))
+
+
+def test_plain_text_and_summary() -> None:
+    text = plain_text("<p>Hello <b>world</b></p><p>again</p><script>no</script>")
+    assert text == "Hello world again"
+    assert summarize("one two three four five six", 14) == "one two three…"
+    assert summarize("中文" * 20, 9) == "中文中文中文中文…"
+    cut = summarize("e\u0301" * 20, 6)  # never splits a combining accent from its letter
+    assert not cut.rstrip("…").endswith("e") and len(cut) <= 6
+
+
+html_text = st.text(
+    alphabet=st.sampled_from(list("<>/=\"' &;#:abcdefhijlmnoprstuvxy()\n\x00\x0b\u2028é中")),
+    max_size=200,
+)
+tagged = st.lists(
+    st.sampled_from(["<p>", "</p>", "<script>", "</script>", "<a href='javascript:x'>", "<img src=x onerror=y>", "<!--", "-->",
+                     "<style>", "</style>", "<svg>", "<div class='appendQr_wrap'>", "</div>", "<b>", "<table><td>", "]]>", "&#0;", "&#x1;", "<![CDATA["]),
+    max_size=12,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(html_text, tagged.map("".join)), max_size=6).map("".join))
+def test_cleaning_is_idempotent_and_leaves_nothing_executable(html: str) -> None:
+    once = clean(html)
+    assert clean(once) == once
+    check_html(once)
+    for element in lxml.html.fragments_fromstring(f"<div>{once}</div>")[0].iter():
+        assert element.tag not in ("script", "style", "iframe", "svg")

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import GOOD, SiteFactory
+from refeed import __version__
+from refeed.cli import main
+from refeed.errors import ConfigError
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "refeed", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_build_prints_a_summary_and_one_line_per_unpublished_file(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site(
+        {"good.md": GOOD, "bad.md": "nope", "later.md": GOOD.replace("2021-11-01", "2099-01-01")}
+    )
+    result = run("build", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "3 articles read, 1 skipped, 1 held back" in result.stdout
+    assert "bad.md: no frontmatter" in result.stderr
+    assert "later.md: held back" in result.stderr
+    assert (tmp_path / "feeds" / "atom.xml").exists()
+
+
+def test_strict_exits_1_when_something_was_skipped(
+    make_site: SiteFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_site({"good.md": GOOD, "bad.md": "nope"})
+    assert main(["build", "--config", str(tmp_path / "config.yaml"), "--strict", "-q"]) == 1
+    assert main(["build", "--config", str(tmp_path / "config.yaml"), "-q"]) == 0
+
+
+def test_bad_config_exits_2_naming_the_key(make_site: SiteFactory, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        make_site({"good.md": GOOD}, output={"items_per_feed": -3})
+    result = run("build", cwd=tmp_path)
+    assert result.returncode == 2
+    assert (
+        "config.yaml: output.items_per_feed: expected a positive integer, got -3" in result.stderr
+    )
+    assert not (tmp_path / "feeds").exists()
+
+
+def test_missing_config_exits_2(tmp_path: Path) -> None:
+    result = run("build", "--config", "nope.yaml", cwd=tmp_path)
+    assert result.returncode == 2 and "nope.yaml: file not found" in result.stderr
+
+
+def test_usage_error_exits_2(tmp_path: Path) -> None:
+    assert run("frobnicate", cwd=tmp_path).returncode == 2
+
+
+def test_check_exits_1_on_problems_and_writes_nothing(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD, "bad.md": "nope"})
+    result = run("check", cwd=tmp_path)
+    assert result.returncode == 1 and "bad.md: no frontmatter" in result.stderr
+    assert not (tmp_path / "feeds").exists()
+    (tmp_path / "articles" / "bad.md").unlink()
+    assert run("check", cwd=tmp_path).returncode == 0
+
+
+def test_articles_and_output_options_override_the_config(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD})
+    other = tmp_path / "elsewhere"
+    (other / "x").mkdir(parents=True)
+    (other / "x" / "only.md").write_text(
+        GOOD.replace("A good article", "Elsewhere"), encoding="utf-8"
+    )
+    result = run("build", "--articles", str(other), "--output", "out", "-v", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert b"Elsewhere" in (tmp_path / "out" / "atom.xml").read_bytes()
+    assert "wrote " in result.stdout and not (tmp_path / "feeds").exists()
+
+
+def test_unwritable_output_exits_3(make_site: SiteFactory, tmp_path: Path) -> None:
+    make_site({"good.md": GOOD})
+    (tmp_path / "feeds").write_text("a file where the folder should be")
+    result = run("build", cwd=tmp_path)
+    assert result.returncode == 3 and "FAILED" in result.stdout
+
+
+def test_version(tmp_path: Path) -> None:
+    assert run("--version", cwd=tmp_path).stdout.strip() == f"refeed {__version__}"

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import SAMPLE
+from refeed.config import ArticlesConfig
+from refeed.errors import ArticleError
+from refeed.load import SourceFile, parse_article, read_text, scan, split_frontmatter
+from refeed.models import Article
+
+CFG = ArticlesConfig(dir=Path())
+INCLUDE = CFG.include
+
+
+def parse(text: str, flat: bool = False) -> Article:
+    return parse_article(text, "a.md", CFG, flat=flat)
+
+
+def test_the_sample_parses() -> None:
+    article = parse_article(SAMPLE.read_text(encoding="utf-8"), "000.txt", CFG)
+    assert article.title == "国家移民管理局强化口岸边境管控 精准做好今冬明春疫情防控工作"
+    assert article.published.isoformat() == "2021-11-04T02:08:44+00:00"
+    assert article.categories == (("金融", "新浪财经", "新浪财经－国內"),)
+    assert article.thumbnail is not None and article.thumbnail.endswith(
+        "d93018cfaa9bc4e45370e437af8bb531.jpg"
+    )
+    assert article.author == "新浪财经" and article.body_format == "html"
+
+
+@pytest.mark.parametrize(
+    "title", ["yes", "no", "2021-11-04", "1e3", "0x10", "null-ish", "~tilde", "3.14"]
+)
+def test_text_scalars_are_taken_as_written(title: str) -> None:
+    text = f"---\ntitle: {title}\ndate: 2021-11-04\n---\nbody"
+    assert parse_article(text, "a.md", CFG).title == title
+
+
+def test_blank_lines_bom_and_crlf_before_the_frontmatter() -> None:
+    text = "\ufeff\r\n\r\n---\r\ntitle: T\r\ndate: 2021-11-04\r\n---\r\nline one\r\nline two\r\n"
+    article = parse_article(text, "a.md", CFG)
+    assert (
+        article.title == "T" and "\r" not in article.body and "line one\nline two" in article.body
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("no frontmatter here", "no frontmatter"),
+        ("", "no frontmatter"),
+        ("---\ntitle: T\n", "not closed"),
+        ("---\ntitle: [unclosed\n---\n", "not valid YAML"),
+        ("---\n- a\n- b\n---\n", "expected key: value pairs"),
+        ("---\ndate: 2021-11-04\n---\n", "'title' is required"),
+        ("---\ntitle: '  '\ndate: 2021-11-04\n---\n", "'title' is required"),
+        ("---\ntitle: T\n---\n", "'date' is required"),
+        ("---\ntitle: T\ndate: someday\n---\n", "'someday'"),
+        ("---\ntitle: T\ndate: 2021-11-04\nupdated: later\n---\n", "'updated'"),
+        ("---\ntitle: [a, b]\ndate: 2021-11-04\n---\n", "'title': expected text"),
+        ("---\ntitle: T\ndate: 2021-11-04\ncategories: {a: b}\n---\n", "'categories'"),
+        (
+            "---\ntitle: !!python/object/apply:os.system [ls]\ndate: 2021-11-04\n---\n",
+            "not valid YAML",
+        ),
+        ("---\ntitle: !custom T\ndate: 2021-11-04\n---\n", "not valid YAML"),
+    ],
+)
+def test_bad_frontmatter_is_an_article_error_with_a_reason(text: str, reason: str) -> None:
+    with pytest.raises(ArticleError, match=reason.replace("[", r"\[")) as caught:
+        parse(text)
+    assert caught.value.path == "a.md"
+
+
+def test_yaml_alias_bomb_is_refused_quickly() -> None:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
+    text = "---\ntitle: T\ndate: 2021-11-04\n" + "\n".join(lines) + "\n---\n"
+    with pytest.raises(ArticleError, match="alias bomb"):
+        parse(text)
+
+
+def test_self_referencing_alias_is_refused() -> None:
+    with pytest.raises(ArticleError, match="too large or too deeply nested"):
+        split_frontmatter("---\na: &a [*a]\n---\n", "a.md")
+
+
+def test_categories_follow_hexo_semantics() -> None:
+    def cats(value: str, flat: bool = False) -> object:
+        return parse(
+            f"---\ntitle: T\ndate: 2021-11-04\ncategories: {value}\n---\n", flat=flat
+        ).categories
+
+    assert cats("[A, B]") == (("A", "B"),)
+    assert cats("A") == (("A",),)
+    assert cats("[[A, B], [C]]") == (("A", "B"), ("C",))
+    assert cats("[A, B]", flat=True) == (("A",), ("B",))
+    assert cats("[]") == ()
+
+
+def test_thumbnail_fields_first_present_wins_and_link_id_summary_aliases() -> None:
+    article = parse(
+        "---\ntitle: T\ndate: 2021-11-04\nheadimg: h.jpg\ncover: c.jpg\npermalink: /p/\nguid: g1\nexcerpt: E\n---\n"
+    )
+    assert (article.thumbnail, article.link, article.id, article.summary) == (
+        "h.jpg",
+        "/p/",
+        "g1",
+        "E",
+    )
+
+
+def test_missing_date_can_fall_back_to_mtime() -> None:
+    cfg = ArticlesConfig(dir=Path(), missing_date="mtime")
+    article = parse_article("---\ntitle: T\n---\n", "a.md", cfg, mtime=1636000000)
+    assert article.published.isoformat() == "2021-11-04T04:26:40+00:00"
+
+
+def test_body_format_auto_and_by_extension() -> None:
+    text = "---\ntitle: T\ndate: 2021-11-04\n---\n\n  <div>x</div>"
+    assert parse_article(text, "a.md", CFG).body_format == "html"
+    assert (
+        parse_article("---\ntitle: T\ndate: 2021-11-04\n---\n# H", "a.txt", CFG).body_format
+        == "markdown"
+    )
+    assert (
+        parse_article("---\ntitle: T\ndate: 2021-11-04\n---\n# H", "a.html", CFG).body_format
+        == "html"
+    )
+
+
+# ------------------------------------------------------------------ reading files
+
+
+def test_read_text_falls_back_to_gb18030(tmp_path: Path) -> None:
+    path = tmp_path / "a.txt"
+    path.write_bytes("---\ntitle: 人民币\n---\n".encode("gb18030"))
+    assert "人民币" in read_text(SourceFile("a.txt", path), ("gb18030",), 1000)
+
+
+def test_read_text_refuses_undecodable_binary_and_huge_files(tmp_path: Path) -> None:
+    (tmp_path / "bin").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (tmp_path / "latin").write_bytes(b"caf\xe9 \xff\xfe\xfd")
+    (tmp_path / "big").write_bytes(b"x" * 2000)
+    with pytest.raises(ArticleError, match="binary"):
+        read_text(SourceFile("bin", tmp_path / "bin"), (), 1000)
+    with pytest.raises(ArticleError, match="none of the encodings"):
+        read_text(SourceFile("latin", tmp_path / "latin"), (), 1000)
+    with pytest.raises(ArticleError, match="over the limit"):
+        read_text(SourceFile("big", tmp_path / "big"), (), 1000)
+
+
+# ------------------------------------------------------------------ scanning
+
+
+def test_scan_finds_files_recursively_skipping_hidden_and_unmatched(tmp_path: Path) -> None:
+    for rel in [
+        "a.md",
+        "sub/b.txt",
+        "sub/deep/c.html",
+        ".hidden.md",
+        ".git/d.md",
+        "sub/.e.md",
+        "f.png",
+        "g.markdown",
+    ]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    found, problems = scan(tmp_path, INCLUDE, ("sub/deep/*",))
+    assert [f.rel for f in found] == ["a.md", "g.markdown", "sub/b.txt"]
+    assert problems == []
+
+
+def test_scan_handles_links_outside_dangling_and_looping(tmp_path: Path) -> None:
+    root = tmp_path / "articles"
+    root.mkdir()
+    outside = tmp_path / "secret.md"
+    outside.write_text("x")
+    (root / "real.md").write_text("x")
+    (root / "out.md").symlink_to(outside)
+    (root / "outdir").symlink_to(tmp_path)
+    (root / "dangling.md").symlink_to(root / "missing.md")
+    (root / "loop1.md").symlink_to(root / "loop2.md")
+    (root / "loop2.md").symlink_to(root / "loop1.md")
+    (root / "alias.md").symlink_to(root / "real.md")
+    (root / "self").symlink_to(root)
+    found, problems = scan(root, INCLUDE, ())
+    assert [f.rel for f in found] == ["real.md"]  # the alias of a scanned file is not read twice
+    reasons = {p.path: p.reason for p in problems}
+    assert "outside" in reasons["out.md"] and "outside" in reasons["outdir"]
+    assert "dangling" in reasons["dangling.md"]
+    assert "loop" in reasons["loop1.md"] and "loop" in reasons["loop2.md"]
+    assert "self" not in reasons  # a link to a folder inside is simply not descended
