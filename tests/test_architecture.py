@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "refeed"
-LEAVES = {"errors", "models", "__about__", "dates", "slugs", "urls"}
+LEAVES = {"errors", "models", "__about__", "dates", "slugs", "urls", "chars"}
 STAGES = {"load", "clean", "thumbs", "assemble", "render", "write"}
 # Which refeed modules each module may import.
 ALLOWED: dict[str, set[str]] = {
     **{leaf: set() for leaf in LEAVES},
     "dates": set(),
     "urls": set(),
+    "chars": set(),
     "slugs": set(),
     "config": {"errors", "models", "urls", "slugs"},
     **{stage: LEAVES | {"config"} for stage in STAGES},

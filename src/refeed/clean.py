@@ -22,6 +22,7 @@ from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 from markdown_it import MarkdownIt
 
+from .chars import NOT_IN_FEEDS, feed_safe
 from .models import BodyFormat
 from .urls import resolve, to_uri
 
@@ -69,8 +70,6 @@ _RASTER_DATA = re.compile(r"^data:image/(png|jpeg|jpg|gif|webp|avif|bmp);base64,
 _URL_NOISE = re.compile(
     r"[\x00-\x20\x7f-\xa0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f\u3000\ufeff]"
 )
-# Characters no feed may carry (XML 1.0 forbids them, the validator flags C1 and U+FFFD).
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\ufffd]")
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _BLOCKS = frozenset(
@@ -131,7 +130,7 @@ def clean_html(html: str, base_url: str, rules: Rules) -> str:
 
 
 def _parse(html: str) -> lxml.html.HtmlElement | None:
-    html = _XML_DECL.sub("", _CHAR_REF.sub(_drop_bad_ref, _NOT_XML.sub("", html)))
+    html = _XML_DECL.sub("", _CHAR_REF.sub(_drop_bad_ref, feed_safe(html)))
     if not html.strip():
         return None
     try:
@@ -144,7 +143,7 @@ def _parse(html: str) -> lxml.html.HtmlElement | None:
 def _drop_bad_ref(match: re.Match[str]) -> str:
     """A character reference to a character no feed may carry is dropped before parsing."""
     code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
-    if code == 0 or code > 0x10FFFF or _NOT_XML.match(chr(code)):
+    if code == 0 or code > 0x10FFFF or NOT_IN_FEEDS.match(chr(code)):
         return ""
     return match.group(0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ def _build(args: argparse.Namespace, cfg: Config) -> int:
     report = build(cfg, prune=args.prune, progress=_progress() if sys.stderr.isatty() else None)
     if args.verbose > 0:
         for rel in report.written:
-            print(f"wrote {cfg.output.dir / rel}")
+            print(f"wrote {os.path.relpath(cfg.output.dir / rel)}")
     if args.quiet == 0:
         print(_summary(report))
     if report.failed:

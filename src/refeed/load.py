@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
+from .chars import feed_safe
 from .config import ArticlesConfig
 from .dates import DateParseError, parse_date
 from .errors import ArticleError
@@ -270,7 +271,7 @@ class _Fields:
         if value is None:
             return None
         if isinstance(value, bool | int | float | str):
-            return str(value).strip() or None
+            return feed_safe(str(value)).strip() or None
         raise ArticleError(self.source, f"frontmatter: {key!r}: expected text, got {_brief(value)}")
 
     def first(self, keys: tuple[str, ...]) -> str | None:

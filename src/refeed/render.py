@@ -1,6 +1,6 @@
 """Feed → Atom 1.0 or RSS 2.0 bytes (pure; the only feedgen import).
 
-Every string passes through :func:`xml_text` on its way in, so nothing XML 1.0 forbids (nor the
+Every string passes through :func:`feed_safe` on its way in, so nothing XML 1.0 forbids (nor the
 C1 controls the W3C validator warns about) can reach a file. Output depends on the Feed alone:
 feedgen's "now" defaults are always overridden.
 """
@@ -8,7 +8,6 @@ feedgen's "now" defaults are always overridden.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -16,14 +15,8 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from .chars import feed_safe
 from .models import Entry, Feed, FeedFormat
-
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff\ufffd]")
-
-
-def xml_text(text: str) -> str:
-    """``text`` without the characters XML 1.0 forbids or the validator flags."""
-    return _FORBIDDEN.sub("", text)
 
 
 class _AtomEnclosure(BaseEntryExtension):  # type: ignore[misc]
@@ -69,15 +62,15 @@ def _generator(feed: Feed, fmt: FeedFormat) -> FeedGenerator:
         fg.register_extension(
             "refeed_enclosure", BaseExtension, _AtomEnclosure, atom=True, rss=False
         )
-    fg.id(xml_text(feed.id))
-    fg.title(xml_text(feed.title))
-    fg.subtitle(xml_text(feed.subtitle))
-    fg.author({"name": xml_text(feed.author)})
+    fg.id(feed_safe(feed.id))
+    fg.title(feed_safe(feed.title))
+    fg.subtitle(feed_safe(feed.subtitle))
+    fg.author({"name": feed_safe(feed.author)})
     fg.link(href=feed.self_urls[fmt], rel="self", type=f"application/{fmt}+xml")
     fg.link(href=feed.link, rel="alternate", type="text/html")  # last: feedgen's RSS <link>
-    fg.generator("refeed", version=feed.version, uri="https://pypi.org/project/refeed/")
+    fg.generator("refeed", version=feed.version)
     if feed.language:
-        fg.language(xml_text(feed.language))
+        fg.language(feed_safe(feed.language))
     if feed.icon:
         fg.icon(feed.icon)
     if feed.logo:
@@ -92,26 +85,26 @@ def _generator(feed: Feed, fmt: FeedFormat) -> FeedGenerator:
 
 def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
     fe: FeedEntry = fg.add_entry(order="append")
-    fe.id(xml_text(entry.id))
-    fe.title(xml_text(entry.title))
+    fe.id(feed_safe(entry.id))
+    fe.title(feed_safe(entry.title))
     fe.link(href=entry.link, rel="alternate")
     fe.published(entry.published)
     fe.updated(entry.updated)
     for name in entry.categories:
-        fe.category(term=xml_text(name))
-    content = xml_text(entry.content_html)
-    summary = xml_text(entry.summary)
+        fe.category(term=feed_safe(name))
+    content = feed_safe(entry.content_html)
+    summary = feed_safe(entry.summary)
     if fmt == "atom":
         if entry.author:
-            fe.author({"name": xml_text(entry.author)})
+            fe.author({"name": feed_safe(entry.author)})
         if content:
             fe.content(content, type="html")
         if summary:
             fe.summary(summary)
     else:
-        fe.guid(xml_text(entry.id), permalink=entry.id == entry.link)
+        fe.guid(feed_safe(entry.id), permalink=entry.id == entry.link)
         if entry.author:
-            fe.dc.dc_creator(xml_text(entry.author))
+            fe.dc.dc_creator(feed_safe(entry.author))
         # RSS description is HTML; a plain-text summary must be escaped to stay text.
         fe.description(html.escape(summary or entry.title, quote=False))
         if content:
