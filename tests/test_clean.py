@@ -97,6 +97,11 @@ def test_executable_content_never_survives(payload: str) -> None:
         assert bad not in lowered, (payload, html)
 
 
+def test_text_that_looks_like_markup_stays_text() -> None:
+    assert clean("&lt;b&gt;bold?&lt;/b&gt;") == "&lt;b&gt;bold?&lt;/b&gt;"
+    assert clean(clean("<<b;>b>")) == clean("<<b;>b>")
+
+
 def test_raster_data_images_are_kept() -> None:
     html = clean('<img src="data:image/png;base64,iVBORw0KGgo=">')
     assert 'src="data:image/png;base64,iVBORw0KGgo="' in html

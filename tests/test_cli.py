@@ -33,6 +33,7 @@ def test_build_prints_a_summary_and_one_line_per_unpublished_file(
     assert "3 articles read, 1 skipped, 1 held back" in result.stdout
     assert "bad.md: no frontmatter" in result.stderr
     assert "later.md: held back" in result.stderr
+    assert "[#" not in result.stderr  # no progress bar when stderr is not a terminal
     assert (tmp_path / "feeds" / "atom.xml").exists()
 
 

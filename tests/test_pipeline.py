@@ -208,6 +208,13 @@ def test_thumbnail_lookup_is_pluggable(make_site: SiteFactory) -> None:
     assert b'length="4321"' in (cfg.output.dir / "rss.xml").read_bytes()
 
 
+def test_progress_is_reported_per_file(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": GOOD, "c.md": GOOD})
+    calls: list[tuple[int, int]] = []
+    build(cfg, progress=lambda done, total: calls.append((done, total)))
+    assert calls == [(0, 3), (1, 3), (2, 3)]
+
+
 def test_output_only_in_formats_asked_for(make_site: SiteFactory) -> None:
     cfg = make_site({"good.md": GOOD}, output={"formats": ["atom"]})
     build(cfg)

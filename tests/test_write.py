@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -58,11 +59,17 @@ def test_a_write_that_fails_midway_leaves_the_previous_file(
     assert [p.name for p in tmp_path.iterdir()] == ["atom.xml"]
 
 
-def test_read_only_output_is_a_write_error(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root ignores file permissions")
+def test_read_only_output_is_a_write_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "ro").mkdir(mode=0o555)
-    with pytest.raises(WriteError):
+    if (
+        os.geteuid() == 0
+    ):  # root ignores permission bits: refuse the temp file as a read-only fs would
+
+        def read_only(*args: object, **kwargs: object) -> tuple[int, str]:
+            raise OSError(30, "Read-only file system")
+
+        monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    with pytest.raises(WriteError, match="cannot create a file"):
         write_if_changed(tmp_path / "ro", "atom.xml", b"x")
 
 

@@ -1,23 +1,30 @@
 """Article body → safe, absolute, boilerplate-free HTML and a plain-text summary (pure).
 
-Two passes, each doing what it is best at. lxml removes whole subtrees (boilerplate matched by
-the configured selectors, and ``<script>``/``<style>``-like elements *with* their content, which
-bleach's ``strip=True`` would leave behind as text) and makes URLs absolute. bleach then applies
-the allowlist and is the last word on what survives. The only bleach, lxml and Markdown import.
+One HTML5 parse (bleach's html5lib, building an lxml tree), then: whole subtrees removed
+(boilerplate matched by the configured CSS selectors, and ``<script>``/``<style>``-like elements
+*with* their content, which bleach's ``strip=True`` alone would leave behind as text), URLs made
+absolute, and finally bleach's allowlist filter and serializer, which have the last word on
+what survives. The only bleach, cssselect and Markdown import.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from html import unescape as html_unescape
 from typing import Any
 
 import bleach
 import lxml.html
+from bleach import html5lib_shim
+from bleach._vendor.html5lib import getTreeBuilder
+from bleach._vendor.html5lib.constants import DataLossWarning
 from bleach.html5lib_shim import Filter
+from bleach.sanitizer import BleachSanitizerFilter
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
 from markdown_it import MarkdownIt
@@ -116,28 +123,11 @@ def to_html(body: str, body_format: BodyFormat) -> str:
 
 def clean_html(html: str, base_url: str, rules: Rules) -> str:
     """Sanitized HTML: boilerplate and executable content removed, every URL absolute."""
-    body = _parse(html)
-    if body is None:
-        return ""
-    _prune(body, rules)
-    _absolutize(body, base_url)
-    _tidy_whitespace(body)
-    serialized = (body.text or "") + "".join(
-        lxml.html.tostring(child, encoding="unicode", method="html") for child in body
-    )
-    cleaned: str = _cleaner().clean(serialized)
-    return cleaned.strip()
-
-
-def _parse(html: str) -> lxml.html.HtmlElement | None:
     html = _XML_DECL.sub("", _CHAR_REF.sub(_drop_bad_ref, feed_safe(html)))
     if not html.strip():
-        return None
-    try:
-        root = lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return None
-    return root.find("body")
+        return ""
+    cleaned: str = _cleaner().clean_fragment(html, base_url, rules)
+    return cleaned.strip()
 
 
 def _drop_bad_ref(match: re.Match[str]) -> str:
@@ -148,38 +138,76 @@ def _drop_bad_ref(match: re.Match[str]) -> str:
     return match.group(0)
 
 
-def _prune(body: lxml.html.HtmlElement, rules: Rules) -> None:
+def _prune(root: etree._Element, rules: Rules) -> None:
     for xpath in rules.xpaths:
-        matches = xpath(body)
+        matches = xpath(root)
         for element in matches if isinstance(matches, list) else ():
-            if isinstance(element, lxml.html.HtmlElement) and element is not body:
-                element.drop_tree()
-    for element in list(body.iter(etree.Comment, etree.ProcessingInstruction)):
-        element.drop_tree()
-    for element in list(body.iterdescendants()):
-        tag = element.tag.lower() if isinstance(element.tag, str) else ""
-        if ":" in tag or tag in _DROP:
-            element.drop_tree()
-        elif tag in _UNWRAP:
-            element.drop_tag()
+            if isinstance(element, etree._Element) and element is not root:
+                _drop_tree(element)
+    for element in list(root.iterdescendants()):
+        tag = element.tag if isinstance(element.tag, str) else ""
+        # Comments, processing instructions and foreign (SVG/MathML) content go whole.
+        if not tag or tag.startswith("{") or tag.lower() in _DROP:
+            _drop_tree(element)
+        elif tag.lower() in _UNWRAP:
+            _drop_tag(element)
     # Containers emptied by the removals above would leave blank gaps in a reader.
-    for element in reversed(list(body.iterdescendants())):
+    for element in reversed(list(root.iterdescendants())):
         if (
             element.tag in _EMPTY_CONTAINERS
             and len(element) == 0
             and not (element.text or "").strip()
         ):
-            element.drop_tree()
+            _drop_tree(element)
 
 
-def _absolutize(body: lxml.html.HtmlElement, base_url: str) -> None:
-    for element in body.iter("img", "source"):
+def _drop_tree(element: etree._Element) -> None:
+    """Remove ``element`` with everything inside it; the text after it stays."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    _keep_text(element, element.tail)
+    parent.remove(element)
+
+
+def _drop_tag(element: etree._Element) -> None:
+    """Remove ``element`` but keep its text and children where it stood."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    _keep_text(element, element.text)
+    index = parent.index(element)
+    children = list(element)
+    for offset, child in enumerate(children):
+        parent.insert(index + offset, child)
+    if children:
+        children[-1].tail = (children[-1].tail or "") + (element.tail or "")
+    else:
+        _keep_text(element, element.tail)
+    parent.remove(element)
+
+
+def _keep_text(element: etree._Element, text: str | None) -> None:
+    """Append ``text`` to whatever precedes ``element`` (its previous sibling or its parent)."""
+    if not text:
+        return
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + text
+    else:
+        parent = element.getparent()
+        assert parent is not None
+        parent.text = (parent.text or "") + text
+
+
+def _absolutize(root: etree._Element, base_url: str) -> None:
+    for element in root.iter("img", "source"):
         src = element.get("src", "")
         if not src or src.startswith("data:"):
             lazy = next((element.get(a) for a in _LAZY_SRC if element.get(a)), None)
             if lazy:
                 element.set("src", lazy)
-    for element in body.iter():
+    for element in root.iter():
         for attr in _URL_ATTRS:
             value = element.get(attr)
             if value is not None:
@@ -190,6 +218,7 @@ def _absolutize(body: lxml.html.HtmlElement, base_url: str) -> None:
 
 
 def _absolute(base_url: str, value: str) -> str:
+    value = html_unescape(value)  # the parser keeps entities as written (bleach's choice)
     if _URL_NOISE.sub("", value).lower().startswith("data:"):
         return value
     return to_uri(resolve(base_url, value))
@@ -204,9 +233,9 @@ def _absolute_srcset(base_url: str, srcset: str) -> str:
     return ", ".join(candidates)
 
 
-def _tidy_whitespace(body: lxml.html.HtmlElement) -> None:
+def _tidy_whitespace(root: etree._Element) -> None:
     """Runs of blank lines left by removed boilerplate become one newline (outside <pre>)."""
-    for element in body.iter():
+    for element in root.iter():
         if element.tag in _NO_WHITESPACE_COLLAPSE:
             continue
         inside_pre = any(a.tag in _NO_WHITESPACE_COLLAPSE for a in element.iterancestors())
@@ -216,13 +245,14 @@ def _tidy_whitespace(body: lxml.html.HtmlElement) -> None:
             element.text = "\n"
         if element.tail is not None and not element.tail.strip() and "\n" in element.tail:
             element.tail = "\n"
-    if body.text is not None and not body.text.strip():
-        body.text = None
+    if root.text is not None and not root.text.strip():
+        root.text = None
 
 
 def _allow_attribute(tag: str, name: str, value: str) -> bool:
     if name not in _GLOBAL_ATTRS and name not in ALLOWED_ATTRS.get(tag, ()):
         return False
+    value = html_unescape(value)  # entities are kept as written; judge what they stand for
     if name == "srcset":
         return all(_safe_url(c.split()[0]) for c in value.split(",") if c.split())
     if name in _URL_ATTRS:
@@ -262,32 +292,98 @@ class _DropEmpty(Filter):  # type: ignore[misc]
             yield from held
 
 
+class _Sanitizer(bleach.Cleaner):  # type: ignore[misc]
+    """bleach's Cleaner with one HTML5 parse shared by every step.
+
+    The fragment is parsed once, the way browsers parse it, into an lxml tree (so CSS selectors
+    apply); boilerplate, executable elements and URLs are handled on that tree; then bleach's
+    own sanitizer filter and serializer finish it. Two different parsers would disagree on
+    malformed nesting, and cleaning would stop being idempotent.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            tags=ALLOWED_TAGS,
+            attributes=_allow_attribute,
+            protocols=frozenset(["http", "https", "mailto", "data"]),
+            strip=True,
+            strip_comments=True,
+            filters=[_DropEmpty],
+        )
+        self.parser = html5lib_shim.BleachHTMLParser(
+            tags=None,  # parse every tag as a tag; the sanitizer filter decides what stays
+            strip=True,
+            consume_entities=False,
+            namespaceHTMLElements=False,
+            tree=getTreeBuilder("lxml"),
+        )
+        self.walker = html5lib_shim.getTreeWalker("lxml")
+
+    def clean_fragment(self, html: str, base_url: str, rules: Rules) -> str:
+        with warnings.catch_warnings():
+            # Names and comments XML cannot hold are coerced by the tree builder; that is fine.
+            warnings.simplefilter("ignore", DataLossWarning)
+            fragment = self.parser.parseFragment(html)
+        root = etree.Element("div")
+        for node in fragment:
+            if isinstance(node, str):
+                _append_text(root, node)
+            else:
+                root.append(node)
+        _prune(root, rules)
+        _absolutize(root, base_url)
+        _tidy_whitespace(root)
+        filtered = BleachSanitizerFilter(
+            # The whole wrapper is walked: html5lib's lxml walker mis-walks a list of fragment
+            # nodes that have a parent (it climbs into the parent and closes it).
+            source=self.walker(root),
+            allowed_tags=self.tags,
+            attributes=self.attributes,
+            strip_disallowed_tags=True,
+            strip_html_comments=True,
+            css_sanitizer=None,
+            allowed_protocols=self.protocols,
+        )
+        for filter_class in self.filters:
+            filtered = filter_class(source=filtered)
+        result: str = self.serializer.render(filtered)
+        if result.startswith("<div>") and result.endswith("</div>"):
+            result = result[len("<div>") : -len("</div>")]
+        return result
+
+
+def _append_text(root: etree._Element, text: str) -> None:
+    if len(root):
+        root[-1].tail = (root[-1].tail or "") + text
+    else:
+        root.text = (root.text or "") + text
+
+
 @lru_cache(maxsize=1)
-def _cleaner() -> bleach.Cleaner:
-    attributes: Callable[[str, str, str], bool] = _allow_attribute
-    return bleach.Cleaner(
-        tags=ALLOWED_TAGS,
-        attributes=attributes,
-        protocols=frozenset(["http", "https", "mailto", "data"]),
-        strip=True,
-        strip_comments=True,
-        filters=[_DropEmpty],
-    )
+def _cleaner() -> _Sanitizer:
+    return _Sanitizer()
 
 
 def plain_text(html: str) -> str:
     """The readable text of an HTML fragment, whitespace collapsed."""
-    body = _parse(html)
+    html = feed_safe(html)
+    if not html.strip():
+        return ""
+    try:
+        body = lxml.html.document_fromstring(html).find("body")
+    except (etree.ParserError, ValueError):
+        return ""
     if body is None:
         return ""
     for element in list(body.iter(etree.Comment, etree.ProcessingInstruction)):
-        element.drop_tree()
+        _drop_tree(element)
     for element in list(body.iterdescendants()):
         if isinstance(element.tag, str) and element.tag.lower() in _DROP:
-            element.drop_tree()
+            _drop_tree(element)
         elif element.tag in _BLOCKS:
             element.tail = " " + (element.tail or "")
-    return _SPACE.sub(" ", body.text_content()).strip()
+    text = "".join(t if isinstance(t, str) else t.decode() for t in body.itertext())
+    return _SPACE.sub(" ", text).strip()
 
 
 def summarize(text: str, length: int) -> str:

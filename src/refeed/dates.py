@@ -20,6 +20,8 @@ _ZONE_NAMES: dict[str, int] = {
     "EST": -5 * 3600, "EDT": -4 * 3600, "CST": -6 * 3600, "CDT": -5 * 3600,
     "MST": -7 * 3600, "MDT": -6 * 3600, "PST": -8 * 3600, "PDT": -7 * 3600,
 }  # fmt: skip
+# RSS dates need four-digit years, and nothing on the web was published before this.
+MIN_YEAR = 1900
 _EPOCH_DIGITS = re.compile(r"^-?\d{9,13}(\.\d+)?$")
 _RFC822_HINT = re.compile(r"^\s*(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\b")
 _DEFAULT_A = datetime(2000, 1, 1, 0, 0, 0)
@@ -62,6 +64,10 @@ def parse_date(value: object, tz: tzinfo, default_time: time) -> datetime:
 
 
 def _localize(value: datetime, tz: tzinfo) -> datetime:
+    if value.year < MIN_YEAR:
+        raise DateParseError(
+            f"year {value.year} is before {MIN_YEAR}, surely a typo, got {value.isoformat()!r}"
+        )
     if value.tzinfo is None or value.utcoffset() is None:
         value = value.replace(tzinfo=tz)
     # A fixed offset keeps the output independent of the tz database's future edits.
@@ -74,9 +80,10 @@ def _from_epoch(seconds: float) -> datetime:
     if abs(seconds) >= 1e11:  # milliseconds, as JavaScript exports them
         seconds /= 1000
     try:
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise DateParseError(f"epoch seconds out of range, got {seconds!r}") from exc
+    return _localize(moment, UTC)
 
 
 def _parse_iso(text: str, tz: tzinfo, default_time: time) -> datetime | None:

@@ -306,8 +306,9 @@ def _names(value: object, source: str, key: str) -> list[str]:
     for item in value:
         if isinstance(item, list | dict | bool):
             raise ArticleError(source, f"frontmatter: {key!r}: expected names, got {_brief(item)}")
-        if item is not None and str(item).strip():
-            names.append(str(item).strip())
+        name = feed_safe(str(item)).strip() if item is not None else ""
+        if name:
+            names.append(name)
     return names
 
 
