@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "refeed"
 LEAVES = {"errors", "models", "__about__", "dates", "slugs", "urls", "chars"}
-STAGES = {"load", "clean", "thumbs", "assemble", "render", "write"}
+STAGES = {"load", "clean", "thumbs", "assemble", "render", "write", "state"}
 # Which refeed modules each module may import.
 ALLOWED: dict[str, set[str]] = {
     **{leaf: set() for leaf in LEAVES},

@@ -9,13 +9,18 @@ import pytest
 import refeed
 from conftest import NOW, ROOT, SAMPLE
 from feedcheck import check_feed, feed_files
+from refeed.config import StateConfig
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[refeed.Config, refeed.RunReport]:
     cfg = refeed.load_config(ROOT / "config.yaml")
     out = tmp_path_factory.mktemp("feeds")
-    cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=out))
+    cfg = dataclasses.replace(
+        cfg,
+        output=dataclasses.replace(cfg.output, dir=out),
+        state=StateConfig(out.parent / "state"),
+    )
     return cfg, refeed.build(cfg, now=NOW)
 
 

@@ -13,13 +13,18 @@ from pathlib import Path
 import refeed
 from conftest import NOW
 from feedcheck import check_feed, feed_files
+from refeed.config import StateConfig
 
 GOLDEN = Path(__file__).parent / "data" / "golden"
 
 
 def test_golden_site_is_byte_identical(tmp_path: Path) -> None:
     cfg = refeed.load_config(GOLDEN / "site" / "config.yaml")
-    cfg = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=tmp_path / "feeds"))
+    cfg = dataclasses.replace(
+        cfg,
+        output=dataclasses.replace(cfg.output, dir=tmp_path / "feeds"),
+        state=StateConfig(tmp_path / "state"),
+    )
     report = refeed.build(cfg, now=NOW)
     assert report.skipped == [] and report.failed == []
     expected_root = GOLDEN / "expected"

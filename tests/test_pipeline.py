@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
+import shutil
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,9 +14,10 @@ import pytest
 import refeed
 from conftest import GOOD, NOW, SAMPLE, SiteFactory, article
 from feedcheck import check_feed, feed_files
-from refeed import clean
+from refeed import clean, load, render
+from refeed.config import StateConfig
 from refeed.errors import ConfigError
-from refeed.models import Thumbnail
+from refeed.models import Feed, FeedFormat, Thumbnail
 
 
 def build(cfg: refeed.Config, **kw: object) -> refeed.RunReport:
@@ -219,3 +224,213 @@ def test_output_only_in_formats_asked_for(make_site: SiteFactory) -> None:
     cfg = make_site({"good.md": GOOD}, output={"formats": ["atom"]})
     build(cfg)
     assert sorted(p.name for p in feed_files(cfg.output.dir)) == ["atom.xml", "atom.xml"]
+
+
+# ------------------------------------------------------------------ incremental builds
+
+
+def forbid(monkeypatch: pytest.MonkeyPatch, *targets: tuple[object, str]) -> None:
+    for module, name in targets:
+
+        def refuse(*args: object, _name: str = name, **kwargs: object) -> None:
+            raise AssertionError(f"{_name} called on a build that should not need it")
+
+        monkeypatch.setattr(module, name, refuse)
+
+
+def test_a_no_op_build_parses_cleans_and_renders_nothing(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"000.txt": SAMPLE.read_text(encoding="utf-8"), "good.md": GOOD})
+    first = build(cfg)
+    forbid(
+        monkeypatch,
+        (load, "read_bytes"),
+        (load, "parse_article"),
+        (clean, "clean_html"),
+        (render, "render"),
+    )
+    second = build(cfg)
+    assert second.written == [] and sorted(second.unchanged) == sorted(first.written)
+    assert second.published == 2
+
+
+def test_one_edit_rerenders_only_the_feeds_that_hold_it(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site(
+        {"a.md": article("A", categories=["One"]), "b.md": article("B", categories=["Two"])}
+    )
+    build(cfg)
+    mtimes = {p: p.stat().st_mtime_ns for p in feed_files(cfg.output.dir)}
+    rendered: list[str] = []
+    real = render.render
+
+    def counting_render(feed: Feed, fmt: FeedFormat) -> bytes:
+        rendered.append(feed.spec.file(fmt))
+        return real(feed, fmt)
+
+    monkeypatch.setattr(render, "render", counting_render)
+    cleaned: list[str] = []
+    real_clean = clean.clean_html
+
+    def counting_clean(html: str, base: str, rules: clean.Rules) -> str:
+        cleaned.append(html)
+        return real_clean(html, base, rules)
+
+    monkeypatch.setattr(clean, "clean_html", counting_clean)
+    (cfg.articles.dir / "a.md").write_text(
+        article("A edited", categories=["One"]), encoding="utf-8"
+    )
+    report = build(cfg)
+    assert sorted(rendered) == [
+        "atom.xml",
+        "categories/one/atom.xml",
+        "categories/one/rss.xml",
+        "rss.xml",
+    ]
+    assert len(cleaned) == 1  # B's cleaned body came from the store
+    assert sorted(report.written) == sorted(rendered)
+    for path, mtime in mtimes.items():
+        if "two" in path.as_posix():
+            assert path.stat().st_mtime_ns == mtime
+
+
+def test_added_and_deleted_articles_are_picked_up(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD})
+    build(cfg)
+    (cfg.articles.dir / "new.md").write_text(
+        article("Newcomer", categories=["Good"]), encoding="utf-8"
+    )
+    build(cfg)
+    assert b"Newcomer" in (cfg.output.dir / "categories/good/atom.xml").read_bytes()
+    (cfg.articles.dir / "new.md").unlink()
+    report = build(cfg)
+    assert b"Newcomer" not in (cfg.output.dir / "categories/good/atom.xml").read_bytes()
+    assert "categories/good/atom.xml" in report.written
+
+
+def test_incremental_output_equals_a_clean_build(make_site: SiteFactory, tmp_path: Path) -> None:
+    cfg = make_site(
+        {
+            "a.md": article("A", categories=["One"]),
+            "b.md": article("B", date="2021-11-02T00:00:00Z", categories=["One", "Sub"]),
+        }
+    )
+    build(cfg)
+    (cfg.articles.dir / "a.md").write_text(
+        article("A2", date="2021-11-03T00:00:00Z", categories=["Two"]), encoding="utf-8"
+    )
+    (cfg.articles.dir / "c.md").write_text(article("C", categories=["One"]), encoding="utf-8")
+    (cfg.articles.dir / "b.md").unlink()
+    build(cfg, prune=True)
+    fresh = dataclasses.replace(
+        cfg,
+        output=dataclasses.replace(cfg.output, dir=tmp_path / "fresh"),
+        state=StateConfig(tmp_path / "fresh-state"),
+    )
+    build(fresh)
+    assert snapshot(cfg.output.dir) == snapshot(tmp_path / "fresh")
+
+
+def test_a_config_change_rebuilds_what_it_affects(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": article("B", categories=["Good"])})
+    build(cfg)
+    cfg = make_site({}, site={"title": "Renamed Site"}, output={"items_per_feed": 1})
+    build(cfg)
+    parsed = check_feed((cfg.output.dir / "categories/good/atom.xml").read_bytes())
+    assert parsed.feed.title == "Renamed Site — Good" and len(parsed.entries) == 1
+    cfg = make_site({}, clean={"remove": ["b"]})
+    build(cfg)
+    assert b"&lt;b&gt;" not in (cfg.output.dir / "categories/good/atom.xml").read_bytes()
+
+
+def test_a_deleted_or_corrupt_state_gives_the_same_output(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = make_site({"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")})
+    build(cfg)
+    before = snapshot(cfg.output.dir)
+    shutil.rmtree(cfg.state_dir)
+    assert build(cfg).written == [] and snapshot(cfg.output.dir) == before
+    (cfg.state_dir / "state.sqlite3").write_bytes(b"garbage" * 1000)
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        assert build(cfg).written == []
+    assert snapshot(cfg.output.dir) == before
+    assert sum("starting afresh" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_ids_survive_edits_of_title_date_categories_and_a_rename(make_site: SiteFactory) -> None:
+    cfg = make_site({"posts/a.md": article("Original", categories=["One"])})
+    build(cfg)
+
+    def ids() -> list[str]:
+        return [e.id for e in check_feed((cfg.output.dir / "atom.xml").read_bytes()).entries]
+
+    first = ids()
+    (cfg.articles.dir / "posts/a.md").write_text(
+        article("Retitled", date="2021-12-01T00:00:00Z", categories=["Two"]), encoding="utf-8"
+    )
+    build(cfg)
+    assert ids() == first
+    (cfg.articles.dir / "posts/a.md").rename(cfg.articles.dir / "moved.md")
+    build(cfg)
+    assert ids() == first
+    cfg = make_site({}, articles={"permalink": "p/{name}.html"})
+    build(cfg)
+    assert ids() == first
+
+
+def test_a_broken_file_is_logged_once_until_it_changes(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = make_site({"good.md": GOOD, "bad.md": "no frontmatter"})
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        for _ in range(3):
+            report = refeed.build(cfg, now=NOW, repeat_known=False)
+            assert [p.path for p in report.skipped] == ["bad.md"]
+    assert sum(r.getMessage().startswith("bad.md") for r in caplog.records) == 1
+
+
+def test_a_file_still_being_written_waits_for_a_later_build(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD})
+    build(cfg)
+    (cfg.articles.dir / "fresh.md").write_text(
+        article("Fresh", categories=["Good"]), encoding="utf-8"
+    )
+    report = build(cfg, settle=60)
+    assert (
+        report.pending == ["fresh.md"]
+        and b"Fresh" not in (cfg.output.dir / "atom.xml").read_bytes()
+    )
+    old = time.time() - 120
+    os.utime(cfg.articles.dir / "fresh.md", (old, old))
+    build(cfg, settle=60)
+    assert b"Fresh" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_a_held_back_post_appears_when_due(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD, "later.md": article("Later", date="2026-06-01T00:00:00Z")})
+    report = build(cfg)
+    assert report.next_due == datetime(2026, 6, 1, tzinfo=UTC)
+    report = refeed.build(cfg, now=datetime(2026, 6, 2, tzinfo=UTC))
+    assert report.held_back == [] and b"Later" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_duplicate_ids_keep_the_first_article(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {"a.md": article("A", id="tag:x,2021:1"), "b.md": article("B", id="tag:x,2021:1")}
+    )
+    report = build(cfg)
+    assert [(p.path, "already used by a.md" in p.reason) for p in report.skipped] == [
+        ("b.md", True)
+    ]
+
+
+def test_status_file_for_monitoring(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD, "bad.md": "nope"})
+    build(cfg)
+    status = json.loads((cfg.state_dir / "status.json").read_text(encoding="utf-8"))
+    assert status["articles"] == 2 and status["skipped"] == 1 and status["published"] == 1
+    assert status["last_error"].startswith("bad.md: no frontmatter")
+    assert "atom.xml" in status["feed_files"]

@@ -86,6 +86,19 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class StateConfig:
+    dir: Path
+    lock: Literal["wait", "fail"] = "wait"
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    interval: int = 5  # seconds between scans of the article directory
+    settle: int = 2  # seconds a file must be left alone before it is published
+    full_rebuild: str | None = None  # crontab expression, e.g. "0 3 * * *"
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig
     articles: ArticlesConfig
@@ -94,6 +107,12 @@ class Config:
     tags: TaxonomyConfig = field(default_factory=lambda: TaxonomyConfig(feeds=False))
     clean: CleanConfig = field(default_factory=CleanConfig)
     source: str = "<config>"
+    state: StateConfig | None = None  # None: .refeed/ beside the config file
+    watch: WatchConfig = field(default_factory=WatchConfig)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.state.dir if self.state else self.output.dir.parent / ".refeed"
 
 
 class _Section:
@@ -238,10 +257,31 @@ def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> 
     )
     clean_section.finish()
     output = _read_output(top.section("output"), base_dir)
+    state_section = top.section("state")
+    state = StateConfig(
+        dir=state_section.folder("dir", base_dir, default=".refeed"),
+        lock=cast(Any, state_section.choice("lock", ("wait", "fail"), "wait")),
+    )
+    state_section.finish()
+    watch = _read_watch(top.section("watch"))
     top.finish()
     if problems or site is None:
         raise ConfigError(source, problems or ["site: is required"])
-    return Config(site, articles, output, categories, tags, clean, source)
+    return Config(site, articles, output, categories, tags, clean, source, state, watch)
+
+
+def _read_watch(section: _Section) -> WatchConfig:
+    cron = section.text("full_rebuild")
+    if cron is not None and len(cron.split()) != 5:
+        section.fail("full_rebuild", "expected a crontab expression such as '0 3 * * *'", cron)
+        cron = None
+    watch = WatchConfig(
+        interval=section.integer("interval", WatchConfig.interval),
+        settle=section.integer("settle", WatchConfig.settle, minimum=0),
+        full_rebuild=cron,
+    )
+    section.finish()
+    return watch
 
 
 def _read_site(section: _Section) -> SiteConfig | None:

@@ -116,6 +116,11 @@ def _selected(rel: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> b
 
 def read_text(source: SourceFile, encodings: tuple[str, ...], max_bytes: int) -> str:
     """The file's text: UTF-8 (BOM or not), UTF-16 with a BOM, else the first fallback that fits."""
+    return decode(read_bytes(source, max_bytes), source.rel, encodings)
+
+
+def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
+    """The file's bytes, refusing files over ``max_bytes`` before reading them."""
     try:
         size = source.path.stat().st_size
         if size > max_bytes:
@@ -130,22 +135,25 @@ def read_text(source: SourceFile, encodings: tuple[str, ...], max_bytes: int) ->
         raise ArticleError(
             source.rel, f"file is over the limit of {max_bytes:,} bytes (articles.max_size)"
         )
+    return data
+
+
+def decode(data: bytes, rel: str, encodings: tuple[str, ...]) -> str:
+    """Text from bytes: UTF-8 (BOM or not), UTF-16 with a BOM, else the first fallback that fits."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise ArticleError(source.rel, "not valid UTF-16 despite its byte-order mark") from None
+            raise ArticleError(rel, "not valid UTF-16 despite its byte-order mark") from None
     if b"\x00" in data:
-        raise ArticleError(source.rel, "binary file (contains NUL bytes), not an article")
+        raise ArticleError(rel, "binary file (contains NUL bytes), not an article")
     for encoding in ("utf-8-sig", *encodings):
         try:
             return data.decode(encoding)
         except UnicodeDecodeError:
             continue
     tried = ", ".join(("utf-8", *encodings))
-    raise ArticleError(
-        source.rel, f"text is in none of the encodings tried ({tried}; articles.encodings)"
-    )
+    raise ArticleError(rel, f"text is in none of the encodings tried ({tried}; articles.encodings)")
 
 
 # --------------------------------------------------------------------------- parsing

@@ -117,8 +117,7 @@ class RunReport:
     unchanged: list[str] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     failed: list[Problem] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)  # still being written; published later
+    published: int = 0
+    next_due: datetime | None = None  # when the earliest held-back article falls due
     seconds: float = 0.0
-
-    @property
-    def published(self) -> int:
-        return self.articles_read - len(self.skipped) - len(self.held_back)

@@ -1,0 +1,257 @@
+"""The incremental state store: what the last builds learned, so the next one can skip work.
+
+SQLite from the standard library: crash-safe (a build's changes commit at its end or not at
+all), updated in place, one file. It holds, per article, its file stat, content hash, parsed
+fields (or why it failed) and the id it was first published with; cleaned bodies by content; and
+per feed file the fingerprint of what it was rendered from. A store that is missing, from
+another version or unreadable is started afresh with one warning, never a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import RefeedError
+from .models import Article
+
+log = logging.getLogger("refeed")
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    hash TEXT NOT NULL, fields TEXT, error TEXT
+);
+CREATE TABLE IF NOT EXISTS identities (source TEXT PRIMARY KEY, hash TEXT NOT NULL, id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS identities_by_hash ON identities (hash);
+CREATE TABLE IF NOT EXISTS cleaned (key TEXT PRIMARY KEY, content TEXT NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS feeds (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
+"""
+
+
+class LockedError(RefeedError):
+    """Another refeed process holds the state directory's lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: another refeed build or watch is running on this state directory; "
+            "try again later, or set state.lock: wait to queue behind it"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What the store knows of one article file."""
+
+    size: int
+    mtime_ns: int
+    hash: str
+    article: Article | None
+    error: str | None
+
+
+class State:
+    """One open store; use :func:`open_state` to get one (locked, transaction begun)."""
+
+    def __init__(self, db: sqlite3.Connection, folder: Path) -> None:
+        self.db = db
+        self.folder = folder
+
+    # ----------------------------------------------------------------- meta
+
+    def meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # ----------------------------------------------------------------- articles
+
+    def articles(self) -> dict[str, Stored]:
+        rows = self.db.execute("SELECT source, size, mtime_ns, hash, fields, error FROM articles")
+        return {
+            source: Stored(size, mtime_ns, digest, _decode(data) if data else None, error)
+            for source, size, mtime_ns, digest, data, error in rows
+        }
+
+    def put_article(
+        self,
+        source: str,
+        size: int,
+        mtime_ns: int,
+        digest: str,
+        article: Article | None,
+        error: str | None,
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
+            (source, size, mtime_ns, digest, _encode(article) if article else None, error),
+        )
+
+    def forget_articles(self, sources: list[str]) -> None:
+        self.db.executemany("DELETE FROM articles WHERE source = ?", [(s,) for s in sources])
+
+    def clear_articles(self) -> None:
+        self.db.execute("DELETE FROM articles")
+
+    # ----------------------------------------------------------------- identities
+
+    def identity(self, source: str, digest: str, gone: set[str]) -> str | None:
+        """The id ``source`` was first published with; a file moved with unchanged content
+        (same hash, old path gone) keeps the id of its old path."""
+        row = self.db.execute("SELECT id FROM identities WHERE source = ?", (source,)).fetchone()
+        if row is not None:
+            return str(row[0])
+        for old_source, old_id in self.db.execute(
+            "SELECT source, id FROM identities WHERE hash = ? ORDER BY source", (digest,)
+        ):
+            if old_source in gone:
+                self.db.execute("DELETE FROM identities WHERE source = ?", (old_source,))
+                self.remember_identity(source, digest, old_id)
+                return str(old_id)
+        return None
+
+    def remember_identity(self, source: str, digest: str, identity: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO identities VALUES (?, ?, ?)", (source, digest, identity)
+        )
+
+    def update_identity_hash(self, source: str, digest: str) -> None:
+        self.db.execute("UPDATE identities SET hash = ? WHERE source = ?", (digest, source))
+
+    # ----------------------------------------------------------------- cleaned bodies
+
+    def cleaned(self, key: str) -> tuple[str, str] | None:
+        row = self.db.execute(
+            "SELECT content, summary FROM cleaned WHERE key = ?", (key,)
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]))
+
+    def put_cleaned(self, key: str, content: str, summary: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO cleaned VALUES (?, ?, ?)",
+            (key, content, summary),
+        )
+
+    def keep_cleaned(self, keys: set[str]) -> None:
+        """Drop cleaned bodies no feed uses any more (the table would otherwise only grow)."""
+        stale = [(k,) for (k,) in self.db.execute("SELECT key FROM cleaned") if k not in keys]
+        self.db.executemany("DELETE FROM cleaned WHERE key = ?", stale)
+
+    # ----------------------------------------------------------------- feeds
+
+    def feed_fingerprints(self) -> dict[str, str]:
+        return {str(f): str(p) for f, p in self.db.execute("SELECT file, fingerprint FROM feeds")}
+
+    def set_feed_fingerprint(self, file: str, fingerprint: str | None) -> None:
+        if fingerprint is None:
+            self.db.execute("DELETE FROM feeds WHERE file = ?", (file,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (file, fingerprint))
+
+    # ----------------------------------------------------------------- status
+
+    def write_status(self, status: dict[str, Any]) -> None:
+        """``status.json`` for monitoring, replaced atomically."""
+        target = self.folder / "status.json"
+        tmp = target.with_name(f".status.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(status, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            tmp.replace(target)
+        except OSError as exc:  # monitoring must never cost a build
+            log.warning("%s: status not written: %s", target, exc.strerror or exc)
+            tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def open_state(folder: Path, wait: bool = True) -> Iterator[State]:
+    """Lock ``folder``, open (or start afresh) its store, and commit when the block succeeds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder / "lock", wait):
+        db = _connect(folder / "state.sqlite3")
+        try:
+            db.execute("BEGIN")
+            yield State(db, folder)
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        finally:
+            db.close()
+
+
+@contextlib.contextmanager
+def _locked(path: Path, wait: bool) -> Iterator[None]:
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise LockedError(path) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    for attempt in (1, 2):
+        db = sqlite3.connect(path, isolation_level=None)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise sqlite3.DatabaseError(f"schema version {version}, expected {SCHEMA_VERSION}")
+            db.executescript(_SCHEMA)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("PRAGMA integrity_check").fetchone()
+            return db
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if attempt == 2:
+                raise
+            log.warning(
+                "%s: state store unusable (%s); starting afresh: the next build re-reads everything",
+                path,
+                exc,
+            )
+            for leftover in (
+                path,
+                path.with_name(path.name + "-journal"),
+                path.with_name(path.name + "-wal"),
+            ):
+                leftover.unlink(missing_ok=True)
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------- Article <-> JSON
+
+_DATES = ("published", "updated")
+
+
+def _encode(article: Article) -> str:
+    data = {f.name: getattr(article, f.name) for f in fields(Article) if f.name != "body"}
+    for key in _DATES:
+        if data[key] is not None:
+            data[key] = data[key].isoformat()
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode(text: str) -> Article:
+    data = json.loads(text)
+    for key in _DATES:
+        if data[key] is not None:
+            data[key] = datetime.fromisoformat(data[key])
+    data["categories"] = tuple(tuple(path) for path in data["categories"])
+    data["tags"] = tuple(data["tags"])
+    return Article(body="", **data)

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sqlite3
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from refeed.models import Article
+from refeed.state import LockedError, open_state
+
+ARTICLE = Article(
+    source="a.md",
+    title="T",
+    published=datetime(2021, 11, 4, 2, 8, 44, tzinfo=UTC),
+    body="not stored",
+    body_format="html",
+    categories=(("金融", "新浪财经"),),
+    tags=("x",),
+    thumbnail="https://x/t.jpg",
+    id="urn:uuid:1",
+)
+
+
+def test_articles_round_trip_without_their_bodies(tmp_path: Path) -> None:
+    with open_state(tmp_path) as store:
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+        store.put_article("bad.md", 5, 456, "h2", None, "frontmatter: 'title' is required")
+    with open_state(tmp_path) as store:
+        known = store.articles()
+    stored = known["a.md"].article
+    assert stored is not None and stored.body == "" and stored.title == "T"
+    assert stored.published == ARTICLE.published and stored.categories == ARTICLE.categories
+    assert (known["a.md"].size, known["a.md"].mtime_ns, known["a.md"].hash) == (10, 123, "h1")
+    assert (
+        known["bad.md"].article is None
+        and known["bad.md"].error == "frontmatter: 'title' is required"
+    )
+
+
+def test_nothing_is_kept_when_the_block_fails(tmp_path: Path) -> None:
+    with pytest.raises(RuntimeError), open_state(tmp_path) as store:
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+        raise RuntimeError("crash mid-build")
+    with open_state(tmp_path) as store:
+        assert store.articles() == {}
+
+
+def test_identity_follows_a_moved_file_with_unchanged_content(tmp_path: Path) -> None:
+    with open_state(tmp_path) as store:
+        store.remember_identity("old/a.md", "h1", "urn:uuid:first")
+        assert store.identity("new/a.md", "h1", gone=set()) is None  # old path still exists
+        assert store.identity("new/a.md", "h1", gone={"old/a.md"}) == "urn:uuid:first"
+        assert store.identity("new/a.md", "other", gone=set()) == "urn:uuid:first"  # now its own
+
+
+@pytest.mark.parametrize("damage", [b"this is not a database" * 100, b""])
+def test_a_corrupt_store_is_started_afresh_with_one_warning(
+    tmp_path: Path, damage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_state(tmp_path) as store:
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+    (tmp_path / "state.sqlite3").write_bytes(damage)
+    with caplog.at_level(logging.WARNING, logger="refeed"), open_state(tmp_path) as store:
+        assert store.articles() == {}
+    assert len([r for r in caplog.records if "starting afresh" in r.getMessage()]) == (
+        1 if damage else 0
+    )
+
+
+def test_a_store_from_another_schema_version_is_started_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    with caplog.at_level(logging.WARNING, logger="refeed"), open_state(tmp_path) as store:
+        assert store.articles() == {}
+    assert "schema version 99" in caplog.text
+
+
+def _hold_lock(
+    folder: str,
+    ready: multiprocessing.synchronize.Event,
+    release: multiprocessing.synchronize.Event,
+) -> None:
+    with open_state(Path(folder)):
+        ready.set()
+        release.wait(10)
+
+
+def test_the_lock_makes_a_second_user_fail_or_wait(tmp_path: Path) -> None:
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold_lock, args=(str(tmp_path), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(LockedError, match="another refeed"), open_state(tmp_path, wait=False):
+            pass
+        started = time.monotonic()
+        release.set()
+        with open_state(tmp_path, wait=True):  # waits for the holder, then proceeds
+            pass
+        assert time.monotonic() - started < 10
+    finally:
+        release.set()
+        holder.join(10)
