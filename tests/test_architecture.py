@@ -20,7 +20,8 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "models", "urls", "slugs"},
     **{stage: LEAVES | {"config"} for stage in STAGES},
     "pipeline": LEAVES | STAGES | {"config"},
-    "cli": LEAVES | {"config", "pipeline"},
+    "cli": LEAVES | {"config", "pipeline", "service"},
+    "service": LEAVES | {"config", "pipeline"},
     "__init__": LEAVES | {"config", "pipeline"},
     "__main__": {"cli"},
 }

@@ -1,13 +1,15 @@
 """Command line: each command turns options into one library call and its result into an exit code.
 
 Exit codes: 0 built; 1 --strict and something was skipped, or `check` found problems;
-2 bad configuration or usage; 3 some feed files could not be written (the old ones are kept).
+2 bad configuration or usage; 3 some feed files could not be written (the old ones are kept);
+4 another refeed holds the state directory's lock (with state.lock: fail).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -16,22 +18,25 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .__about__ import __version__
-from .config import Config, load_config
-from .errors import ConfigError
+from .config import Config, StateConfig, load_config
+from .errors import ConfigError, RefeedError
 from .models import RunReport
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE = 0, 1, 2, 3
+EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _setup_logging(args.verbose - args.quiet)
+    _setup_logging(args.verbose - args.quiet, args.log_format, timestamps=args.command is _watch)
     try:
         cfg = _config(args)
         return int(args.command(args, cfg))
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    except RefeedError as exc:  # the state lock is held (state.lock: fail)
+        print(exc, file=sys.stderr)
+        return EXIT_LOCKED
 
 
 def _build(args: argparse.Namespace, cfg: Config) -> int:
@@ -59,6 +64,14 @@ def _check(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_PROBLEMS if problems else EXIT_OK
 
 
+def _watch(args: argparse.Namespace, cfg: Config) -> int:
+    from .service import Service
+
+    # The command-line overrides apply to every reload of the config as well.
+    Service(args.config, lambda path: _overridden(load_config(path), args)).run()
+    return EXIT_OK
+
+
 def _summary(report: RunReport) -> str:
     return (
         f"refeed: {report.articles_read} articles read, {len(report.skipped)} skipped, "
@@ -71,7 +84,10 @@ def _summary(report: RunReport) -> str:
 
 
 def _config(args: argparse.Namespace) -> Config:
-    cfg = load_config(args.config)
+    return _overridden(load_config(args.config), args)
+
+
+def _overridden(cfg: Config, args: argparse.Namespace) -> Config:
     if args.articles is not None:
         cfg = dataclasses.replace(
             cfg, articles=dataclasses.replace(cfg.articles, dir=args.articles.resolve())
@@ -80,12 +96,36 @@ def _config(args: argparse.Namespace) -> Config:
         cfg = dataclasses.replace(
             cfg, output=dataclasses.replace(cfg.output, dir=args.output.resolve())
         )
+    if getattr(args, "state", None) is not None:
+        lock = cfg.state.lock if cfg.state else "wait"
+        cfg = dataclasses.replace(cfg, state=StateConfig(args.state.resolve(), lock))
     return cfg
 
 
-def _setup_logging(level: int) -> None:
+class _JsonFormatter(logging.Formatter):
+    """One JSON object per line, for service managers and log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {
+                "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+                "level": record.levelname.lower(),
+                "message": record.getMessage(),
+            },
+            ensure_ascii=False,
+        )
+
+
+def _setup_logging(level: int, fmt: str, timestamps: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(message)s"))
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(message)s" if timestamps else "%(message)s"
+            )
+        )
     logger = logging.getLogger("refeed")
     logger.handlers[:] = [handler]
     logger.propagate = False
@@ -115,18 +155,17 @@ def _parser() -> argparse.ArgumentParser:
         prog="refeed",
         description="Republish a directory of articles as per-category Atom and RSS feeds.",
         epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
-        "2 bad config or usage; 3 feed files could not be written.",
+        "2 bad config or usage; 3 feed files could not be written; 4 state directory locked.",
     )
     parser.add_argument("--version", action="version", version=f"refeed {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     build = commands.add_parser(
         "build",
-        help="build feeds/ once (for cron)",
-        description="Build every feed once. Example: refeed build --config config.yaml -v",
+        help="bring feeds/ up to date once (for cron)",
+        description="Build what changed since the last build. Example: refeed build --config config.yaml -v",
     )
     build.set_defaults(command=_build)
-    _common(build)
-    build.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
+    _common(build, output=True)
     build.add_argument("--strict", action="store_true", help="exit 1 if any article was skipped")
     build.add_argument(
         "--prune", action="store_true", help="remove feeds whose category has no articles"
@@ -137,11 +176,20 @@ def _parser() -> argparse.ArgumentParser:
         description="List every problem with the config and the articles. Example: refeed check",
     )
     check.set_defaults(command=_check)
-    _common(check)
+    _common(check, output=False)
+    watch = commands.add_parser(
+        "watch",
+        help="keep feeds/ current as a service",
+        description="Scan the articles every watch.interval seconds and rebuild what changed; "
+        "SIGHUP reloads the config, SIGTERM stops after the build in progress. "
+        "Example: refeed watch --config /etc/refeed/config.yaml --log-format json",
+    )
+    watch.set_defaults(command=_watch)
+    _common(watch, output=True)
     return parser
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, output: bool) -> None:
     parser.add_argument(
         "--config",
         type=Path,
@@ -149,6 +197,14 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="config file (default: ./config.yaml)",
     )
     parser.add_argument("--articles", type=Path, help="article folder (overrides articles.dir)")
+    if output:
+        parser.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
+        parser.add_argument(
+            "--state", type=Path, help="state folder (overrides state.dir; default .refeed/)"
+        )
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text", help="log line format"
+    )
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="list every file written"
     )

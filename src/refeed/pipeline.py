@@ -69,11 +69,14 @@ def build(
     progress: Progress | None = None,
     settle: float = 0.0,
     repeat_known: bool = True,
+    full: bool = False,
 ) -> RunReport:
     """Bring the output directory up to date with the articles and report what happened.
 
     ``settle``: files modified less than that many seconds ago wait for a later build.
     ``repeat_known``: log again the articles that failed before and have not changed since.
+    ``full``: forget what the store knows and re-read and re-render everything (files whose
+    bytes come out the same are still left untouched).
     """
     started = time.perf_counter()
     rules = _rules(cfg)
@@ -83,6 +86,8 @@ def build(
     ) as store:
         run = _Run(cfg, store, now)
         try:
+            if full:
+                store.forget_everything()
             config_key = _fingerprint(cfg, rules.selectors)
             run.changed = store.meta("config") != config_key
             store.set_meta("config", config_key)

@@ -106,6 +106,11 @@ class State:
     def clear_articles(self) -> None:
         self.db.execute("DELETE FROM articles")
 
+    def forget_everything(self) -> None:
+        """Everything but the identity registry: ids must outlive any rebuild."""
+        for table in ("meta", "articles", "cleaned", "feeds"):
+            self.db.execute(f"DELETE FROM {table}")
+
     # ----------------------------------------------------------------- identities
 
     def identity(self, source: str, digest: str, gone: set[str]) -> str | None:

@@ -1,0 +1,142 @@
+"""``refeed watch``: APScheduler jobs keep the feeds current (the only apscheduler import).
+
+One interval job scans the article directory and builds what changed; an optional cron job
+does a full rebuild; a one-off job fires when a held-back post falls due. Jobs never overlap
+(``max_instances=1``, coalescing, and one build lock), a failed build is logged and the service
+carries on with the previous feeds in place. SIGTERM/SIGINT let the build in progress finish,
+then exit; SIGHUP reloads the config, keeping the old one if the new one is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from . import pipeline
+from .config import Config, load_config
+from .errors import ConfigError
+
+log = logging.getLogger("refeed")
+Loader = Callable[[Path], Config]
+
+
+class Service:
+    """The long-running watcher; ``run()`` blocks until SIGTERM or SIGINT."""
+
+    def __init__(self, config_path: Path, loader: Loader = load_config) -> None:
+        self.config_path = config_path
+        self.loader = loader
+        self.cfg = loader(config_path)  # a bad config at start is the caller's ConfigError
+        self.stopping = threading.Event()
+        self.reload_requested = threading.Event()
+        self.build_lock = threading.Lock()
+        self.scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def run(self) -> None:
+        previous = {
+            sig: signal.signal(sig, self._on_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            self._schedule()
+            self.scheduler.start()
+            log.info(
+                "watching %s every %ss (settle %ss)",
+                self.cfg.articles.dir,
+                self.cfg.watch.interval,
+                self.cfg.watch.settle,
+            )
+            while not self.stopping.wait(0.2):
+                if self.reload_requested.is_set():
+                    self.reload_requested.clear()
+                    self.reload()
+        finally:
+            log.info("stopping: letting the build in progress finish")
+            if self.scheduler.running:
+                self.scheduler.shutdown(wait=True)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            log.info("stopped")
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.reload_requested.set()
+        else:
+            self.stopping.set()
+
+    def reload(self) -> None:
+        """Re-read the config; a refused one leaves the running one in force."""
+        try:
+            cfg = self.loader(self.config_path)
+        except ConfigError as exc:
+            log.error("config reload refused, keeping the previous one:\n%s", exc)
+            return
+        self.cfg = cfg
+        log.info("config reloaded from %s", self.config_path)
+        self._schedule()
+        self.scheduler.add_job(self.build, id="reload", replace_existing=True)
+
+    def _schedule(self) -> None:
+        watch = self.cfg.watch
+        self.scheduler.add_job(
+            self.build,
+            IntervalTrigger(seconds=watch.interval, timezone=UTC),
+            id="scan",
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),
+        )
+        if watch.full_rebuild:
+            trigger = CronTrigger.from_crontab(watch.full_rebuild, timezone=UTC)
+            self.scheduler.add_job(
+                self.build, trigger, kwargs={"full": True}, id="full", replace_existing=True
+            )
+        elif self.scheduler.get_job("full"):
+            self.scheduler.remove_job("full")
+
+    # ----------------------------------------------------------------- jobs
+
+    def build(self, full: bool = False) -> None:
+        """One build; any failure is logged and the next scan tries again."""
+        if self.stopping.is_set():
+            return
+        with self.build_lock:
+            try:
+                report = pipeline.build(
+                    self.cfg, settle=self.cfg.watch.settle, repeat_known=False, full=full
+                )
+            except Exception as exc:
+                log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
+                return
+        if report.written or report.pruned or report.failed or full:
+            log.info(
+                "built: %d articles, %d published, %d skipped, %d held back; %d feed files written, %d unchanged (%.2f s)",
+                report.articles_read, report.published, len(report.skipped), len(report.held_back),
+                len(report.written), len(report.unchanged), report.seconds,
+            )  # fmt: skip
+        if report.next_due is not None:
+            self.scheduler.add_job(
+                self.build,
+                DateTrigger(run_date=report.next_due, timezone=UTC),
+                id="due",
+                replace_existing=True,
+            )
+
+
+def watch(config_path: Path, loader: Loader = load_config) -> None:
+    """Run the watcher until SIGTERM or SIGINT."""
+    Service(config_path, loader).run()

@@ -1,0 +1,201 @@
+"""`refeed watch` end to end, in a subprocess: polls with deadlines, never fixed sleeps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import BASE_CONFIG, GOOD, article
+from feedcheck import check_feed, feed_files
+
+DEADLINE = 30.0
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = DEADLINE) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class Watcher:
+    def __init__(self, root: Path, **watch: object) -> None:
+        self.root = root
+        self.articles = root / "articles"
+        self.articles.mkdir()
+        (self.articles / "good.md").write_text(GOOD, encoding="utf-8")
+        self.config = root / "config.yaml"
+        self.write_config(watch={"interval": 1, "settle": 1, **watch})
+        self.log = (root / "watch.log").open("w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "refeed", "watch", "--config", str(self.config)],
+            cwd=root,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def write_config(self, **sections: object) -> None:
+        data = {key: dict(value) for key, value in BASE_CONFIG.items()}
+        for key, value in sections.items():
+            data[key] = {**data.get(key, {}), **value}  # type: ignore[dict-item]
+        self.config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+    def feed(self, rel: str = "atom.xml") -> bytes:
+        path = self.root / "feeds" / rel
+        return path.read_bytes() if path.exists() else b""
+
+    def logged(self) -> str:
+        if not self.log.closed:
+            self.log.flush()
+        return (self.root / "watch.log").read_text(encoding="utf-8")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(DEADLINE)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.log.close()
+
+
+@pytest.fixture
+def watcher(tmp_path: Path) -> Iterator[Watcher]:
+    running = Watcher(tmp_path)
+    try:
+        wait_for(lambda: b"A good article" in running.feed(), "the first build")
+        yield running
+    finally:
+        running.stop()
+
+
+def test_watch_publishes_edits_and_removes_then_stops_cleanly_on_sigterm(watcher: Watcher) -> None:
+    new = watcher.articles / "new.md"
+    new.write_text(article("Breaking", categories=["Good"]), encoding="utf-8")
+    wait_for(lambda: b"Breaking" in watcher.feed("categories/good/rss.xml"), "the new article")
+    new.write_text(article("Breaking, updated", categories=["Good"]), encoding="utf-8")
+    wait_for(lambda: b"Breaking, updated" in watcher.feed(), "the edit")
+    new.unlink()
+    wait_for(lambda: b"Breaking" not in watcher.feed(), "the removal")
+    assert watcher.stop() == 0
+    for path in feed_files(watcher.root / "feeds"):
+        check_feed(path.read_bytes())
+    assert "stopped" in watcher.logged()
+
+
+def test_a_half_written_file_waits_until_it_is_complete(watcher: Watcher) -> None:
+    path = watcher.articles / "long.md"
+    text = article(
+        "Long read",
+        categories=["Good"],
+        body="<p>first half</p>" + "<p>more</p>" * 50 + "<p>THE END</p>",
+    )
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write(text[: len(text) // 2])
+        handle.flush()
+        deadline = time.monotonic() + 3  # keep writing slowly: each write restarts the settle time
+        while time.monotonic() < deadline:
+            assert b"Long read" not in watcher.feed()
+            handle.write(" ")
+            handle.flush()
+            time.sleep(0.3)
+        handle.write(text[len(text) // 2 :])
+    wait_for(lambda: b"Long read" in watcher.feed(), "the completed article")
+    assert b"THE END" in watcher.feed()
+
+
+def test_sighup_reloads_the_config_and_refuses_a_bad_one(watcher: Watcher) -> None:
+    watcher.write_config(site={"title": "Renamed"}, watch={"interval": 1, "settle": 1})
+    watcher.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: b"<title>Renamed</title>" in watcher.feed(), "the reloaded title")
+    watcher.config.write_text("site: [broken\n", encoding="utf-8")
+    watcher.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config reload refused" in watcher.logged(), "the refusal")
+    (watcher.articles / "after.md").write_text(
+        article("After the bad reload", categories=["Good"]), encoding="utf-8"
+    )
+    wait_for(lambda: b"After the bad reload" in watcher.feed(), "a build under the old config")
+    assert watcher.proc.poll() is None
+
+
+def test_a_failed_build_is_logged_and_the_service_keeps_going(watcher: Watcher) -> None:
+    before = watcher.feed()
+    hidden = watcher.root / "hidden"
+    watcher.articles.rename(hidden)
+    wait_for(lambda: "build failed" in watcher.logged(), "the failed build")
+    assert watcher.feed() == before and watcher.proc.poll() is None
+    hidden.rename(watcher.articles)
+    (watcher.articles / "back.md").write_text(
+        article("Back again", categories=["Good"]), encoding="utf-8"
+    )
+    wait_for(lambda: b"Back again" in watcher.feed(), "recovery")
+
+
+def test_json_logs_and_timestamps(tmp_path: Path) -> None:
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "bad.md").write_text("nope", encoding="utf-8")
+    os.utime(tmp_path / "articles" / "bad.md", (time.time() - 60, time.time() - 60))  # settled
+    (tmp_path / "config.yaml").write_text(
+        yaml.safe_dump({**BASE_CONFIG, "watch": {"interval": 1}}), encoding="utf-8"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "refeed", "watch", "--log-format", "json"],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    status = tmp_path / ".refeed" / "status.json"
+    try:
+        wait_for(status.exists, "the first build")
+        seen: set[str] = set()
+
+        def three_scans() -> bool:
+            seen.add(status.read_text(encoding="utf-8"))  # each build rewrites it, timestamped
+            return len(seen) >= 3
+
+        wait_for(three_scans, "three scans")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 0
+    records = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert all({"time", "level", "message"} <= set(r) for r in records)
+    assert [r["message"] for r in records].count(
+        "bad.md: no frontmatter: the file must start with a '---' line"
+    ) == 1
+
+
+def test_sigint_also_stops_cleanly(watcher: Watcher) -> None:
+    watcher.proc.send_signal(signal.SIGINT)
+    assert watcher.proc.wait(DEADLINE) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs POSIX processes")
+def test_a_build_during_watch_waits_for_the_lock_and_output_stays_valid(watcher: Watcher) -> None:
+    for n in range(5):
+        (watcher.articles / f"n{n}.md").write_text(
+            article(f"Item {n}", categories=["Good"]), encoding="utf-8"
+        )
+        result = subprocess.run(
+            [sys.executable, "-m", "refeed", "build", "-q", "--config", str(watcher.config)],
+            cwd=watcher.root,
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE,
+        )
+        assert result.returncode == 0, result.stderr
+    assert all(f"Item {n}".encode() in watcher.feed() for n in range(5))
+    for path in feed_files(watcher.root / "feeds"):
+        check_feed(path.read_bytes())
