@@ -6,12 +6,22 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck unit clean
+.PHONY: run test lint typecheck unit system-deps clean
 
 run: $(RUN_STAMP)
 	$(BIN)/refeed build --config config.yaml -v
 
-test: $(TEST_STAMP) lint typecheck unit
+test: system-deps $(TEST_STAMP) lint typecheck unit
+
+# Debian's nginx, for the test that serves deploy/nginx.conf for real. Best effort: installed
+# only where apt-get can run as root (CI does); elsewhere that one test says why it skipped.
+system-deps:
+	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing nginx for the deploy test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+	      || echo "nginx could not be installed; the deploy test will be skipped"; \
+	  else echo "nginx is not installed; the deploy test will be skipped"; fi; fi
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests

@@ -1,0 +1,169 @@
+"""deploy/: the nginx config served for real on 127.0.0.1, and the systemd units' essentials."""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import gzip
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import refeed
+from conftest import NOW, ROOT
+from refeed.config import StateConfig
+
+DEPLOY = ROOT / "deploy"
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    if NGINX is None:
+        pytest.skip(
+            "nginx is not installed (make test installs it where apt-get and root are available)"
+        )
+    site = tmp_path_factory.mktemp("site")
+    cfg = refeed.load_config(ROOT / "config.yaml")
+    cfg = dataclasses.replace(
+        cfg,
+        output=dataclasses.replace(cfg.output, dir=site / "feeds"),
+        state=StateConfig(site / "state"),
+    )
+    refeed.build(cfg, now=NOW)
+    (site / "feeds" / "feed.json").write_text(
+        '{"version": "https://jsonfeed.org/version/1.1"}' + " " * 400
+    )
+    (site / "feeds" / "style.xsl").write_text("<xsl:stylesheet/>")
+    port = _free_port()
+    server = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    server = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{port};", server)
+    server = re.sub(r"root\s+/srv/refeed;", f"root {site};", server)
+    run = tmp_path_factory.mktemp("nginx")
+    temp_paths = "\n".join(
+        f"    {kind}_temp_path {run}/{kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (run / "nginx.conf").write_text(
+        f"""
+user root;
+worker_processes 1;
+pid {run}/nginx.pid;
+error_log {run}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log off;
+{temp_paths}
+{server}
+}}
+""",
+        encoding="utf-8",
+    )
+    errors = (run / "stderr.log").open("wb")
+    proc = subprocess.Popen(
+        [NGINX, "-c", str(run / "nginx.conf"), "-g", "daemon off;"], stderr=errors
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(base + "/feeds/atom.xml", timeout=1)
+                break
+            except httpx.TransportError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log = (run / "stderr.log").read_text() + (run / "error.log").read_text()
+                    raise AssertionError(f"nginx did not start: {log}") from None
+                time.sleep(0.1)
+        yield base, site / "feeds"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        errors.close()
+
+
+def test_every_feed_is_served_with_its_media_type_and_charset(served: tuple[str, Path]) -> None:
+    base, feeds = served
+    files = sorted(p.relative_to(feeds).as_posix() for p in feeds.rglob("*.xml"))
+    assert len(files) >= 20
+    with httpx.Client(base_url=base, timeout=5) as client:
+        for rel in files:
+            url = "/feeds/" + httpx.URL("/" + rel).raw_path.decode().lstrip(
+                "/"
+            )  # percent-encodes CJK
+            response = client.get(url)
+            assert response.status_code == 200, rel
+            kind = "atom" if rel.endswith("atom.xml") else "rss"
+            assert response.headers["content-type"] == f"application/{kind}+xml; charset=utf-8"
+            assert response.content == (feeds / rel).read_bytes()
+        assert (
+            client.get("/feeds/feed.json").headers["content-type"]
+            == "application/feed+json; charset=utf-8"
+        )
+        assert client.get("/feeds/style.xsl").headers["content-type"].startswith("text/xml")
+
+
+def test_conditional_gets_answer_304(served: tuple[str, Path]) -> None:
+    base, _ = served
+    with httpx.Client(base_url=base, timeout=5) as client:
+        first = client.get("/feeds/atom.xml")
+        assert first.headers["cache-control"] == "public, max-age=300, must-revalidate"
+        etag, modified = first.headers["etag"], first.headers["last-modified"]
+        assert client.get("/feeds/atom.xml", headers={"If-None-Match": etag}).status_code == 304
+        assert (
+            client.get("/feeds/atom.xml", headers={"If-Modified-Since": modified}).status_code
+            == 304
+        )
+
+
+def test_feeds_are_gzipped_for_clients_that_ask(served: tuple[str, Path]) -> None:
+    base, feeds = served
+    with httpx.Client(base_url=base, timeout=5) as client:
+        response = client.get("/feeds/rss.xml", headers={"Accept-Encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.content == (feeds / "rss.xml").read_bytes()  # httpx decoded it
+    assert gzip.compress(response.content)  # and it was worth compressing
+
+
+@pytest.mark.parametrize(
+    "unit", ["refeed-watch.service", "refeed-build.service", "refeed-build.timer"]
+)
+def test_systemd_units_have_what_they_need(unit: str) -> None:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(DEPLOY / unit, encoding="utf-8")
+    if unit.endswith(".timer"):
+        assert parser["Timer"]["OnCalendar"] and parser["Install"]["WantedBy"] == "timers.target"
+        return
+    service = parser["Service"]
+    assert service["User"] != "root"
+    command = service["ExecStart"]
+    assert ("refeed watch" in command) == (unit == "refeed-watch.service")
+    if unit == "refeed-watch.service":
+        assert service["Restart"] == "on-failure" and "HUP" in service["ExecReload"]
+
+
+def test_crontab_example_runs_a_quiet_build() -> None:
+    lines = [
+        line
+        for line in (DEPLOY / "crontab.example").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert len(lines) == 1 and lines[0].split()[:5] == ["*"] * 5 and "refeed build -q" in lines[0]
