@@ -5,6 +5,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -434,3 +436,19 @@ def test_status_file_for_monitoring(make_site: SiteFactory) -> None:
     assert status["articles"] == 2 and status["skipped"] == 1 and status["published"] == 1
     assert status["last_error"].startswith("bad.md: no frontmatter")
     assert "atom.xml" in status["feed_files"]
+
+
+def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path: Path) -> None:
+    cfg = make_site({"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")})
+    build(cfg)
+    heavy = "bleach feedgen lxml cssselect markdown_it frontmatter dateutil httpx apscheduler"
+    script = (
+        "import sys, refeed\n"
+        f"refeed.build(refeed.load_config({str(tmp_path / 'config.yaml')!r}))\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({heavy!r}.split())))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -11,17 +11,19 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 from .chars import feed_safe
 from .config import ArticlesConfig
-from .dates import DateParseError, parse_date
 from .errors import ArticleError
 from .models import Article, BodyFormat, Problem
+
+if TYPE_CHECKING:
+    from frontmatter.default_handlers import YAMLHandler
 
 _MAX_NODES = 10_000  # frontmatter values; far above any real post, far below an alias bomb
 _MAX_DEPTH = 32
@@ -178,7 +180,14 @@ setattr(_TextLoader, "yaml_implicit_resolvers", {})  # noqa: B010
 _TextLoader.add_implicit_resolver(
     "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
 )
-_HANDLER = YAMLHandler()
+
+
+@lru_cache(maxsize=1)
+def _frontmatter() -> YAMLHandler:
+    # python-frontmatter is imported on first use: a build with nothing new never needs it.
+    from frontmatter.default_handlers import YAMLHandler
+
+    return YAMLHandler()
 
 
 def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
@@ -188,11 +197,11 @@ def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
     if not _OPENING.match(text):
         raise ArticleError(source, "no frontmatter: the file must start with a '---' line")
     try:
-        meta_text, body = _HANDLER.split(text)
+        meta_text, body = _frontmatter().split(text)
     except ValueError:
         raise ArticleError(source, "frontmatter is not closed: no second '---' line") from None
     try:
-        meta = _HANDLER.load(meta_text, Loader=_TextLoader)
+        meta = _frontmatter().load(meta_text, Loader=_TextLoader)
     except yaml.YAMLError as exc:
         reason = " ".join(str(exc).split())
         raise ArticleError(source, f"frontmatter: not valid YAML: {reason[:300]}") from None
@@ -290,9 +299,11 @@ class _Fields:
         return None
 
     def date(self, key: str, value: object, cfg: ArticlesConfig) -> datetime:
+        from . import dates  # dateutil is imported only when a date is parsed
+
         try:
-            return parse_date(value, cfg.timezone, cfg.default_time)
-        except DateParseError as exc:
+            return dates.parse_date(value, cfg.timezone, cfg.default_time)
+        except dates.DateParseError as exc:
             raise ArticleError(self.source, f"frontmatter: {key!r}: {exc}") from None
 
 

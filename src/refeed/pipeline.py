@@ -17,12 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
-from . import assemble, clean, load, render, state, thumbs, write
+from . import assemble, load, state, thumbs, write
 from .__about__ import __version__
 from .config import Config
 from .errors import ArticleError, ConfigError, WriteError
 from .models import Article, Entry, Feed, Problem, RunReport
+
+if TYPE_CHECKING:
+    from . import clean
 
 log = logging.getLogger("refeed")
 Progress = Callable[[int, int], None]
@@ -79,7 +83,6 @@ def build(
     bytes come out the same are still left untouched).
     """
     started = time.perf_counter()
-    rules = _rules(cfg)
     now = now or datetime.now(UTC)
     with state.open_state(
         cfg.state_dir, wait=cfg.state is None or cfg.state.lock == "wait"
@@ -88,12 +91,14 @@ def build(
         try:
             if full:
                 store.forget_everything()
-            config_key = _fingerprint(cfg, rules.selectors)
+            config_key = _fingerprint(cfg)
             run.changed = store.meta("config") != config_key
+            if run.changed:
+                _rules(cfg)  # a new config's selectors are checked before anything is read
             store.set_meta("config", config_key)
             _load(run, progress, settle, repeat_known)
             if run.changed or prune or not _outputs_intact(run):
-                _produce(run, rules, lookup, prune)
+                _produce(run, _rules(cfg), lookup, prune)
             else:
                 run.report.unchanged = sorted(store.feed_fingerprints())
                 run.report.published = len(run.articles)
@@ -106,6 +111,8 @@ def build(
 
 
 def _rules(cfg: Config) -> clean.Rules:
+    from . import clean  # bleach, lxml and cssselect load only when there is cleaning to do
+
     try:
         return clean.compile_rules(cfg.clean.remove)
     except ValueError as exc:
@@ -322,6 +329,8 @@ def _make_entries(
 def _entry(
     run: _Run, article: Article, rules: clean.Rules, lookup: thumbs.ThumbLookup, used: set[str]
 ) -> Entry:
+    from . import clean
+
     cfg = run.cfg
     link = assemble.article_link(article, cfg)
     base = cfg.articles.base_url or link
@@ -383,6 +392,8 @@ def _handle_orphans(run: _Run, feeds: list[Feed], prune: bool, newest: datetime)
 
 def _publish(run: _Run, feeds: list[Feed], entries: dict[str, Entry]) -> None:
     """Render and write each feed file whose inputs changed (or whose file is missing)."""
+    from . import render  # feedgen loads only when a feed is rendered
+
     root, report = run.cfg.output.dir, run.report
     previous = run.store.feed_fingerprints()
     entry_keys = {source: _fingerprint(entry) for source, entry in entries.items()}
