@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +103,36 @@ def test_unwritable_output_exits_3(make_site: SiteFactory, tmp_path: Path) -> No
 
 def test_version(tmp_path: Path) -> None:
     assert run("--version", cwd=tmp_path).stdout.strip() == f"refeed {__version__}"
+
+
+def _hold(folder: str, ready: Any, release: Any) -> None:
+    from refeed.state import open_state
+
+    with open_state(Path(folder)):
+        ready.set()
+        release.wait(30)
+
+
+def test_a_second_build_exits_4_or_waits_for_the_lock(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD}, state={"lock": "fail"})
+    ready, release = multiprocessing.Event(), multiprocessing.Event()
+    holder = multiprocessing.Process(target=_hold, args=(str(tmp_path / ".refeed"), ready, release))
+    holder.start()
+    try:
+        assert ready.wait(30)
+        result = run("build", cwd=tmp_path)
+        assert (
+            result.returncode == 4 and "another refeed build or watch is running" in result.stderr
+        )
+        make_site({}, state={"lock": "wait"})
+        waiting = subprocess.Popen([sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path)
+        time.sleep(0.5)
+        assert waiting.poll() is None  # queued behind the holder
+        release.set()
+        assert waiting.wait(60) == 0
+    finally:
+        release.set()
+        holder.join(30)
+    assert (tmp_path / "feeds" / "atom.xml").exists()

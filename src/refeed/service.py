@@ -36,7 +36,7 @@ class Service:
     def __init__(self, config_path: Path, loader: Loader = load_config) -> None:
         self.config_path = config_path
         self.loader = loader
-        self.cfg = loader(config_path)  # a bad config at start is the caller's ConfigError
+        self.cfg = _checked(loader(config_path))  # a bad config at start is the caller's error
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
         self.build_lock = threading.Lock()
@@ -82,7 +82,7 @@ class Service:
     def reload(self) -> None:
         """Re-read the config; a refused one leaves the running one in force."""
         try:
-            cfg = self.loader(self.config_path)
+            cfg = _checked(self.loader(self.config_path))
         except ConfigError as exc:
             log.error("config reload refused, keeping the previous one:\n%s", exc)
             return
@@ -135,6 +135,18 @@ class Service:
                 id="due",
                 replace_existing=True,
             )
+
+
+def _checked(cfg: Config) -> Config:
+    """Refuse a crontab expression APScheduler cannot read, naming the key."""
+    if cfg.watch.full_rebuild:
+        try:
+            CronTrigger.from_crontab(cfg.watch.full_rebuild, timezone=UTC)
+        except ValueError as exc:
+            raise ConfigError(
+                cfg.source, [f"watch.full_rebuild: {exc}, got {cfg.watch.full_rebuild!r}"]
+            ) from None
+    return cfg
 
 
 def watch(config_path: Path, loader: Loader = load_config) -> None:

@@ -1,0 +1,72 @@
+"""The watcher's jobs, checked on a Service whose scheduler is never started."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import GOOD, SiteFactory, article
+from refeed.errors import ConfigError
+from refeed.service import Service
+
+
+@pytest.fixture
+def paused() -> Iterator[list[Service]]:
+    """Services whose schedulers run paused: jobs are real, but none fires."""
+    services: list[Service] = []
+    yield services
+    for svc in services:
+        svc.scheduler.shutdown(wait=False)
+
+
+def service(tmp_path: Path, paused: list[Service] | None = None) -> Service:
+    svc = Service(tmp_path / "config.yaml")
+    if paused is not None:
+        svc.scheduler.start(paused=True)
+        paused.append(svc)
+    return svc
+
+
+def test_jobs_never_overlap_and_coalesce(
+    make_site: SiteFactory, tmp_path: Path, paused: list[Service]
+) -> None:
+    make_site({"good.md": GOOD}, watch={"interval": 7, "full_rebuild": "0 3 * * *"})
+    svc = service(tmp_path, paused)
+    svc._schedule()
+    scan, full = svc.scheduler.get_job("scan"), svc.scheduler.get_job("full")
+    assert scan.trigger.interval.total_seconds() == 7 and scan.max_instances == 1 and scan.coalesce
+    assert str(full.trigger) == "cron[month='*', day='*', day_of_week='*', hour='3', minute='0']"
+    assert full.kwargs == {"full": True}
+
+
+def test_a_held_back_post_gets_a_job_at_its_publish_time(
+    make_site: SiteFactory, tmp_path: Path, paused: list[Service]
+) -> None:
+    later = article("Later", date="2099-01-01T08:00:00Z")
+    make_site({"good.md": GOOD, "later.md": later}, watch={"settle": 0})
+    svc = service(tmp_path, paused)
+    svc.build()
+    due = svc.scheduler.get_job("due")
+    assert due is not None and due.trigger.run_date == datetime(2099, 1, 1, 8, tzinfo=UTC)
+
+
+def test_a_full_rebuild_rereads_everything_but_rewrites_nothing_unchanged(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    cfg = make_site({"good.md": GOOD}, watch={"settle": 0})
+    svc = service(tmp_path)
+    svc.build()
+    mtime = (cfg.output.dir / "atom.xml").stat().st_mtime_ns
+    svc.build(full=True)
+    assert (cfg.output.dir / "atom.xml").stat().st_mtime_ns == mtime
+
+
+def test_a_bad_crontab_expression_is_refused_naming_the_key(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD}, watch={"full_rebuild": "61 * * * *"})
+    with pytest.raises(ConfigError, match=r"watch.full_rebuild"):
+        service(tmp_path)
