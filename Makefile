@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint typecheck unit system-deps clean
+.PHONY: run test bench lint typecheck unit system-deps clean
 
 run: $(RUN_STAMP)
 	$(BIN)/refeed build --config config.yaml -v
@@ -23,9 +23,13 @@ system-deps:
 	      || echo "nginx could not be installed; the deploy test will be skipped"; \
 	  else echo "nginx is not installed; the deploy test will be skipped"; fi; fi
 
+# Whole-process timings of `refeed build` on generated corpora; see bench/README.md.
+bench: $(RUN_STAMP)
+	$(BIN)/python bench/run.py --sizes 1000 10000 --runs 5
+
 lint: $(TEST_STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: $(TEST_STAMP)
 	$(BIN)/mypy

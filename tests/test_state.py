@@ -31,14 +31,13 @@ def test_articles_round_trip_without_their_bodies(tmp_path: Path) -> None:
         store.put_article("bad.md", 5, 456, "h2", None, "frontmatter: 'title' is required")
     with open_state(tmp_path) as store:
         known = store.articles()
-    stored = known["a.md"].article
+        stored = known["a.md"].article("a.md")
+        assert known["bad.md"].article("bad.md") is None
+        assert store.all_articles() == {"a.md": stored}
     assert stored is not None and stored.body == "" and stored.title == "T"
     assert stored.published == ARTICLE.published and stored.categories == ARTICLE.categories
     assert (known["a.md"].size, known["a.md"].mtime_ns, known["a.md"].hash) == (10, 123, "h1")
-    assert (
-        known["bad.md"].article is None
-        and known["bad.md"].error == "frontmatter: 'title' is required"
-    )
+    assert known["bad.md"].error == "frontmatter: 'title' is required"
 
 
 def test_nothing_is_kept_when_the_block_fails(tmp_path: Path) -> None:

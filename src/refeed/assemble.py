@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 
 from .__about__ import __version__
 from .config import Config, TaxonomyConfig
@@ -43,11 +42,11 @@ def article_link(article: Article, cfg: Config) -> str:
         if is_http(link):
             return to_uri(link)
     stamp = article.published
-    path = PurePosixPath(article.source)
+    stem = posixpath.splitext(article.source)[0]
     values = {
         "year": f"{stamp.year:04d}", "month": f"{stamp.month:02d}", "day": f"{stamp.day:02d}",
         "hour": f"{stamp.hour:02d}", "minute": f"{stamp.minute:02d}", "second": f"{stamp.second:02d}",
-        "name": path.stem, "path": str(path.with_suffix("")),
+        "name": posixpath.basename(stem), "path": stem,
     }  # fmt: skip
     return to_uri(resolve(cfg.site.url, cfg.articles.permalink.format(**values)))
 
@@ -73,9 +72,15 @@ def thumbnail_url(article: Article, link: str) -> str | None:
 
 
 def make_entry(
-    article: Article, cfg: Config, content_html: str, summary: str, thumbnail: Thumbnail | None
+    article: Article,
+    cfg: Config,
+    content_html: str,
+    summary: str,
+    thumbnail: Thumbnail | None,
+    link: str | None = None,
 ) -> Entry:
-    link = article_link(article, cfg)
+    """The feed item for ``article``; ``link`` is :func:`article_link`'s, when already known."""
+    link = link or article_link(article, cfg)
     updated = max(article.updated or article.published, article.published, key=_instant)
     names = [name for path in article.categories for name in path] + list(article.tags)
     return Entry(

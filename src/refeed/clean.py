@@ -98,6 +98,7 @@ class Rules:
     xpaths: tuple[etree.XPath, ...]
 
 
+@lru_cache(maxsize=8)
 def compile_rules(selectors: tuple[str, ...]) -> Rules:
     """Compile CSS selectors; raises ValueError naming the first one that is not valid."""
     xpaths = []

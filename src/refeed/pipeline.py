@@ -10,20 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
+import multiprocessing
+import os
 import posixpath
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from . import assemble, load, state, thumbs, write
 from .__about__ import __version__
 from .config import Config
 from .errors import ArticleError, ConfigError, WriteError
-from .models import Article, Entry, Feed, Problem, RunReport
+from .models import Article, BodyFormat, Entry, Feed, Problem, RunReport, Thumbnail
 
 if TYPE_CHECKING:
     from . import clean
@@ -42,10 +48,17 @@ class _Run:
     report: RunReport = field(default_factory=RunReport)
     articles: list[Article] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
-    bodies: dict[str, str] = field(
-        default_factory=dict
-    )  # read this run; others are re-read on demand
+    entry_keys: dict[str, str] = field(default_factory=dict)  # entry id -> fingerprint
     changed: bool = False
+
+
+@dataclass
+class _Scan:
+    """The article directory compared with the store, before anything is read."""
+
+    unchanged: list[tuple[load.SourceFile, state.Stored]] = field(default_factory=list)
+    modified: list[tuple[load.SourceFile, state.Stored | None]] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)
 
 
 def check(cfg: Config) -> list[Problem]:
@@ -84,9 +97,8 @@ def build(
     """
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    with state.open_state(
-        cfg.state_dir, wait=cfg.state is None or cfg.state.lock == "wait"
-    ) as store:
+    wait = cfg.state is None or cfg.state.lock == "wait"
+    with state.open_state(cfg.state_dir, wait=wait) as store:
         run = _Run(cfg, store, now)
         try:
             if full:
@@ -96,12 +108,12 @@ def build(
             if run.changed:
                 _rules(cfg)  # a new config's selectors are checked before anything is read
             store.set_meta("config", config_key)
-            _load(run, progress, settle, repeat_known)
+            found = _compare(run, settle)
             if run.changed or prune or not _outputs_intact(run):
-                _produce(run, _rules(cfg), lookup, prune)
+                _load(run, found, progress, repeat_known)
+                _produce(run, lookup, prune)
             else:
-                run.report.unchanged = sorted(store.feed_fingerprints())
-                run.report.published = len(run.articles)
+                _report_unchanged(run, found, repeat_known)
             if run.report.failed:
                 store.set_meta("config", "")  # the next build must retry what could not be written
         finally:
@@ -128,15 +140,15 @@ def _scan(cfg: Config) -> tuple[list[load.SourceFile], list[Problem]]:
 
 
 def _fingerprint(*parts: object) -> str:
-    return hashlib.blake2b(
-        repr((__version__, *parts)).encode("utf-8", "surrogatepass"), digest_size=16
-    ).hexdigest()
+    text = repr((__version__, *parts)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def _load(run: _Run, progress: Progress | None, settle: float, repeat_known: bool) -> None:
+def _compare(run: _Run, settle: float) -> _Scan:
+    """Which files are new, modified or gone; nothing is read or decoded yet."""
     cfg, store, report = run.cfg, run.store, run.report
     parse_key = _fingerprint(cfg.articles, cfg.categories.hierarchical)
     if store.meta("parse") != parse_key:
@@ -146,42 +158,127 @@ def _load(run: _Run, progress: Progress | None, settle: float, repeat_known: boo
     sources, report.not_followed = _scan(cfg)
     for problem in report.not_followed:
         log.warning("%s", problem)
+    report.articles_read = len(sources)
     known = store.articles()
-    gone = set(known) - {s.rel for s in sources}
-    store.forget_articles(sorted(gone))
-    run.changed |= bool(gone)
-    wall = time.time()
-    for index, source in enumerate(sources):
-        if progress is not None:
-            progress(index, len(sources))
-        report.articles_read += 1
-        try:
-            article = _load_one(
-                run,
-                source,
-                known.get(source.rel),
-                gone,
-                wall - settle if settle else None,
-                repeat_known,
-            )
-        except ArticleError as exc:
-            report.skipped.append(Problem(source.rel, exc.reason))
-            continue
-        if article is None:
-            continue
-        if cfg.articles.future == "hold" and article.published > run.now:
-            held = Problem(
-                source.rel, f"held back: dated {article.published.isoformat()}, in the future"
-            )
-            log.info("%s", held)
-            report.held_back.append(held)
-            report.next_due = min(filter(None, (report.next_due, article.published)))
-            continue
-        run.articles.append(article)
-    _drop_duplicate_ids(run)
+    found = _Scan(gone=set(known) - {s.rel for s in sources})
+    store.forget_articles(sorted(found.gone))
+    settled_before = time.time_ns() - int(settle * 1e9)
+    for source in sources:
+        stored = known.get(source.rel)
+        if stored is not None and (stored.size, stored.mtime_ns) == (source.size, source.mtime_ns):
+            found.unchanged.append((source, stored))
+        elif settle and source.mtime_ns > settled_before:
+            report.pending.append(source.rel)  # still being written: the last good version stays
+            if stored is not None and stored.parsed:
+                found.unchanged.append((source, stored))
+        else:
+            found.modified.append((source, stored))
     due = store.meta("next_due")
-    run.changed |= bool(due) and datetime.fromisoformat(due or "") <= run.now
+    run.changed |= bool(found.gone or found.modified) or (
+        bool(due) and datetime.fromisoformat(due or "") <= run.now
+    )
+    return found
+
+
+def _report_unchanged(run: _Run, found: _Scan, repeat_known: bool) -> None:
+    """Nothing to do: the report comes from the store alone (no article is decoded)."""
+    report, store = run.report, run.store
+    for source, stored in found.unchanged:
+        if stored.error is not None:
+            report.skipped.append(Problem(source.rel, stored.error))
+            if repeat_known:
+                log.warning("%s", report.skipped[-1])
+    report.held_back = [Problem(*item) for item in json.loads(store.meta("held") or "[]")]
+    report.next_due = (
+        datetime.fromisoformat(store.meta("next_due") or "") if store.meta("next_due") else None
+    )
+    report.published = int(store.meta("published") or 0)
+    report.unchanged = sorted(store.feed_fingerprints())
+
+
+def _load(run: _Run, found: _Scan, progress: Progress | None, repeat_known: bool) -> None:
+    """Every article: decoded from the store when its file is unchanged, parsed anew otherwise."""
+    report, store = run.report, run.store
+    loaded: list[Article] = []
+    total = len(found.unchanged) + len(found.modified)
+    known = store.all_articles() if found.unchanged else {}
+    for index, (source, stored) in enumerate(found.unchanged):
+        if progress is not None:
+            progress(index, total)
+        run.digests[source.rel] = stored.hash
+        article = known.get(source.rel)
+        if article is not None:
+            loaded.append(article)
+        elif stored.error is not None:
+            report.skipped.append(Problem(source.rel, stored.error))
+            if repeat_known:
+                log.warning("%s", report.skipped[-1])
+    parsed = _parallel(partial(_read_one, cfg=run.cfg), [source for source, _ in found.modified])
+    for index, ((source, maybe_stored), outcome) in enumerate(
+        zip(found.modified, parsed, strict=True)
+    ):
+        if progress is not None:
+            progress(len(found.unchanged) + index, total)
+        try:
+            loaded.append(_load_modified(run, source, maybe_stored, outcome, found.gone))
+        except ArticleError as exc:
+            log.warning("%s", exc)
+            report.skipped.append(Problem(source.rel, exc.reason))
+    held = []
+    for article in sorted(loaded, key=lambda a: a.source):
+        if run.cfg.articles.future == "hold" and article.published > run.now:
+            held.append(
+                Problem(
+                    article.source,
+                    f"held back: dated {article.published.isoformat()}, in the future",
+                )
+            )
+            log.info("%s", held[-1])
+            report.next_due = min(filter(None, (report.next_due, article.published)))
+        else:
+            run.articles.append(article)
+    report.held_back = held
+    report.skipped.sort(key=lambda p: p.path)
+    _drop_duplicate_ids(run)
+    store.set_meta("held", json.dumps([[p.path, p.reason] for p in held], ensure_ascii=False))
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
+
+
+_Read = tuple[str | None, Article | None, str | None]  # (content hash, article, why it failed)
+
+
+def _read_one(source: load.SourceFile, cfg: Config) -> _Read:
+    """Read and parse one file (in a worker process when there are many); never raises."""
+    try:
+        data = load.read_bytes(source, cfg.articles.max_bytes)
+    except ArticleError as exc:
+        return None, None, exc.reason
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    try:
+        article = _parse(source, data, cfg)
+    except ArticleError as exc:
+        return digest, None, exc.reason
+    return digest, dataclasses.replace(article, body=""), None  # bodies are re-read when cleaned
+
+
+def _load_modified(
+    run: _Run, source: load.SourceFile, stored: state.Stored | None, outcome: _Read, gone: set[str]
+) -> Article:
+    digest, article, error = outcome
+    if digest is None:  # unreadable: not remembered, so it is tried again next time
+        raise ArticleError(source.rel, error or "cannot read file")
+    run.digests[source.rel] = digest
+    if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:
+        run.store.touch_article(source.rel, source.size, source.mtime_ns)  # same bytes, new stat
+        unchanged = stored.article(source.rel)
+        assert unchanged is not None  # stored.parsed is set
+        return unchanged
+    if article is None:
+        run.store.put_article(source.rel, source.size, source.mtime_ns, digest, None, error)
+        raise ArticleError(source.rel, error or "cannot parse")
+    article = _with_identity(run, article, digest, gone)
+    run.store.put_article(source.rel, source.size, source.mtime_ns, digest, article, None)
+    return article
 
 
 def _drop_duplicate_ids(run: _Run) -> None:
@@ -202,59 +299,12 @@ def _drop_duplicate_ids(run: _Run) -> None:
     run.articles = kept
 
 
-def _load_one(
-    run: _Run,
-    source: load.SourceFile,
-    known: state.Stored | None,
-    gone: set[str],
-    settled_before: float | None,
-    repeat_known: bool,
-) -> Article | None:
-    """The article in ``source``: from the store when the file is unchanged, else parsed anew."""
-    try:
-        stat = source.path.stat()
-    except OSError as exc:
-        raise ArticleError(source.rel, f"cannot read file: {exc.strerror or exc}") from None
-    if known is not None and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
-        run.digests[source.rel] = known.hash
-        if known.error is not None:
-            if repeat_known:
-                log.warning("%s: %s", source.rel, known.error)
-            raise ArticleError(source.rel, known.error)
-        return known.article
-    if settled_before is not None and stat.st_mtime > settled_before:
-        run.report.pending.append(source.rel)  # still being written: the last good version stays
-        if known is not None and known.article is not None:
-            run.digests[source.rel] = known.hash
-            return known.article
-        return None
-    run.changed = True
-    try:
-        data = load.read_bytes(source, run.cfg.articles.max_bytes)
-    except ArticleError as exc:
-        log.warning("%s", exc)
-        raise
-    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-    run.digests[source.rel] = digest
-    try:
-        article = _parse(source, data, run.cfg)
-    except ArticleError as exc:
-        log.warning("%s", exc)
-        run.store.put_article(source.rel, stat.st_size, stat.st_mtime_ns, digest, None, exc.reason)
-        raise
-    article = _with_identity(run, article, digest, gone)
-    run.bodies[source.rel] = article.body
-    run.store.put_article(source.rel, stat.st_size, stat.st_mtime_ns, digest, article, None)
-    return article
-
-
 def _parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:
     try:
         text = load.decode(data, source.rel, cfg.articles.encodings)
         mtime = source.path.stat().st_mtime if cfg.articles.missing_date == "mtime" else None
-        return load.parse_article(
-            text, source.rel, cfg.articles, flat=not cfg.categories.hierarchical, mtime=mtime
-        )
+        flat = not cfg.categories.hierarchical
+        return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
     except ArticleError:
         raise
     except Exception as exc:  # a bug or a library edge case must not cost the other articles
@@ -280,15 +330,17 @@ def _outputs_intact(run: _Run) -> bool:
     return bool(files) and all((run.cfg.output.dir / rel).is_file() for rel in files)
 
 
-def _produce(run: _Run, rules: clean.Rules, lookup: thumbs.ThumbLookup, prune: bool) -> None:
+def _produce(run: _Run, lookup: thumbs.ThumbLookup, prune: bool) -> None:
     entries: dict[str, Entry] = {}
+    keys: dict[str, str] = {}
     articles = run.articles
     while True:  # an article that fails to clean is dropped and the feeds re-planned without it
         plans = assemble.plan_feeds(articles, run.cfg)
-        failed = _make_entries(run, plans, rules, lookup, entries)
+        failed = _make_entries(run, plans, lookup, entries, keys)
         if not failed:
             break
         articles = [a for a in articles if a.source not in failed]
+    run.store.keep_cleaned({keys[source] for source in entries})
     newest = max(
         (e.updated for e in entries.values()), key=lambda d: d.timestamp(), default=assemble.EPOCH
     )
@@ -297,69 +349,132 @@ def _produce(run: _Run, rules: clean.Rules, lookup: thumbs.ThumbLookup, prune: b
         for p in plans
     ]
     run.report.published = len(articles)
+    run.store.set_meta("published", str(len(articles)))
     _handle_orphans(run, feeds, prune, newest)
-    _publish(run, feeds, entries)
+    _publish(run, feeds)
+
+
+@dataclass(frozen=True)
+class _CleanJob:
+    """One body to clean; plain values only, so it can go to another process."""
+
+    key: str
+    source: str
+    path: str
+    body_format: BodyFormat
+    base: str
+    summary: str | None
 
 
 def _make_entries(
     run: _Run,
     plans: list[assemble.Plan],
-    rules: clean.Rules,
     lookup: thumbs.ThumbLookup,
     entries: dict[str, Entry],
+    keys: dict[str, str],
 ) -> set[str]:
-    """Entries for the articles that appear in some feed (only those: feeds are capped)."""
+    """Entries for the articles that appear in some feed (only those: feeds are capped).
+
+    Cleaned bodies come from the store when the article and the cleaning rules are unchanged;
+    the rest are cleaned, on every core when there are enough of them to pay for the processes.
+    """
+    cfg = run.cfg
+    members = {a.source: a for plan in plans for a in plan.members if a.source not in entries}
+    cached: dict[str, tuple[str, str]] = {}
+    jobs: list[_CleanJob] = []
+    links = {source: assemble.article_link(article, cfg) for source, article in members.items()}
+    for source, article in members.items():
+        base = cfg.articles.base_url or links[source]
+        key = keys[source] = _fingerprint(
+            run.digests[source], base, cfg.clean.remove, cfg.clean.summary_length
+        )
+        hit = run.store.cleaned(key)
+        if hit is not None:
+            cached[key] = hit
+        else:
+            path = str(cfg.articles.dir / source)
+            jobs.append(_CleanJob(key, source, path, article.body_format, base, article.summary))
+    cleaned = _clean_all(jobs, cfg) if jobs else {}
     failed: set[str] = set()
-    used: set[str] = set()
-    for article in {a.source: a for plan in plans for a in plan.members}.values():
-        if article.source in entries:
+    for source, article in members.items():
+        outcome = cached.get(keys[source]) or cleaned[keys[source]]
+        if isinstance(outcome, str):
+            failed.add(source)
+            run.report.skipped.append(Problem(source, outcome))
+            log.warning("%s", run.report.skipped[-1])
             continue
-        try:
-            entries[article.source] = _entry(run, article, rules, lookup, used)
-        except Exception as exc:
-            failed.add(article.source)
-            problem = Problem(article.source, f"cannot clean body: {type(exc).__name__}: {exc}")
-            log.warning("%s", problem)
-            run.report.skipped.append(problem)
-    if not failed:
-        run.store.keep_cleaned(used)
+        if keys[source] in cleaned:
+            run.store.put_cleaned(keys[source], *outcome)
+        thumbnail = _thumbnail(article, links[source], lookup)
+        entries[source] = assemble.make_entry(article, cfg, *outcome, thumbnail, links[source])
+        # What the entry is made of, cheaper to fingerprint than the entry and its whole body.
+        run.entry_keys[entries[source].id] = _fingerprint(
+            keys[source], article, thumbnail, links[source]
+        )
     return failed
 
 
-def _entry(
-    run: _Run, article: Article, rules: clean.Rules, lookup: thumbs.ThumbLookup, used: set[str]
-) -> Entry:
+def _thumbnail(article: Article, link: str, lookup: thumbs.ThumbLookup) -> Thumbnail | None:
+    url = assemble.thumbnail_url(article, link)
+    if url is None:
+        if article.thumbnail:
+            log.warning(
+                "%s: thumbnail dropped: not an http(s) URL, got %r",
+                article.source,
+                article.thumbnail,
+            )
+        return None
+    return lookup(url)
+
+
+_POOL_MIN_JOBS = 200  # below this, starting worker processes costs more than it saves
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+def _parallel(work: Callable[[_T], _R], items: list[_T]) -> list[_R]:
+    """``[work(item) for item in items]``, on every core when there are enough items."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(items) < _POOL_MIN_JOBS or workers < 2:
+        return [work(item) for item in items]
+    # fork is cheapest, but not safe once threads exist (refeed watch runs a scheduler).
+    forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forkable else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(work, items, chunksize=max(1, len(items) // (workers * 8))))
+
+
+def _clean_all(jobs: list[_CleanJob], cfg: Config) -> dict[str, tuple[str, str] | str]:
+    _rules(cfg)  # refuse a bad selector here, once, rather than in every job
+    work = partial(_clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
+                   selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length)  # fmt: skip
+    return dict(zip((job.key for job in jobs), _parallel(work, jobs), strict=True))
+
+
+def _clean_one(
+    job: _CleanJob,
+    encodings: tuple[str, ...],
+    max_bytes: int,
+    selectors: tuple[str, ...],
+    summary_length: int,
+) -> tuple[str, str] | str:
+    """(content, summary) for one body, or why it could not be cleaned; never raises."""
     from . import clean
 
-    cfg = run.cfg
-    link = assemble.article_link(article, cfg)
-    base = cfg.articles.base_url or link
-    key = _fingerprint(run.digests[article.source], base, rules.selectors, cfg.clean.summary_length)
-    used.add(key)
-    cached = run.store.cleaned(key)
-    if cached is None:
-        body = run.bodies.get(article.source)
-        if body is None:  # parsed in an earlier run: read the (unchanged) file again
-            source = load.SourceFile(article.source, cfg.articles.dir / article.source)
-            body = _parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg).body
-        content = clean.clean_html(clean.to_html(body, article.body_format), base, rules)
-        if article.summary:
-            summary = (
-                clean.plain_text(article.summary) if "<" in article.summary else article.summary
-            )
-        else:
-            summary = clean.summarize(clean.plain_text(content), cfg.clean.summary_length)
-        run.store.put_cleaned(key, content, summary)
-        cached = (content, summary)
-    thumbnail = None
-    url = assemble.thumbnail_url(article, link)
-    if url is not None:
-        thumbnail = lookup(url)
-    elif article.thumbnail:
-        log.warning(
-            "%s: thumbnail dropped: not an http(s) URL, got %r", article.source, article.thumbnail
+    try:
+        source = load.SourceFile(job.source, Path(job.path))
+        text = load.decode(load.read_bytes(source, max_bytes), job.source, encodings)
+        body = load.split_frontmatter(text, job.source)[1]
+        content = clean.clean_html(
+            clean.to_html(body, job.body_format), job.base, clean.compile_rules(selectors)
         )
-    return assemble.make_entry(article, cfg, cached[0], cached[1], thumbnail)
+        if job.summary:
+            summary = clean.plain_text(job.summary) if "<" in job.summary else job.summary
+        else:
+            summary = clean.summarize(clean.plain_text(content), summary_length)
+    except Exception as exc:  # one bad body must not cost the others
+        return f"cannot clean body: {type(exc).__name__}: {exc}"
+    return content, summary
 
 
 def _handle_orphans(run: _Run, feeds: list[Feed], prune: bool, newest: datetime) -> None:
@@ -390,17 +505,15 @@ def _handle_orphans(run: _Run, feeds: list[Feed], prune: bool, newest: datetime)
         feeds.append(assemble.make_feed(assemble.orphan_spec(folder, title), [], run.cfg, newest))
 
 
-def _publish(run: _Run, feeds: list[Feed], entries: dict[str, Entry]) -> None:
+def _publish(run: _Run, feeds: list[Feed]) -> None:
     """Render and write each feed file whose inputs changed (or whose file is missing)."""
     from . import render  # feedgen loads only when a feed is rendered
 
     root, report = run.cfg.output.dir, run.report
     previous = run.store.feed_fingerprints()
-    entry_keys = {source: _fingerprint(entry) for source, entry in entries.items()}
-    by_id = {entry.id: entry_keys[source] for source, entry in entries.items()}
     for feed in feeds:
         head = dataclasses.replace(feed, entries=())
-        key = _fingerprint(head, [by_id[e.id] for e in feed.entries])
+        key = _fingerprint(head, [run.entry_keys[e.id] for e in feed.entries])
         for fmt in run.cfg.output.formats:
             rel = feed.spec.file(fmt)
             if previous.get(rel) == key and (root / rel).is_file():

@@ -57,8 +57,15 @@ class Stored:
     size: int
     mtime_ns: int
     hash: str
-    article: Article | None
+    parsed: bool  # whether the store holds its parsed fields (fetched only when needed)
     error: str | None
+    store: State | None = None
+
+    def article(self, source: str) -> Article | None:
+        if not self.parsed or self.store is None:
+            return None
+        data = self.store.fields(source)
+        return _decode(data) if data else None
 
 
 class State:
@@ -80,11 +87,20 @@ class State:
     # ----------------------------------------------------------------- articles
 
     def articles(self) -> dict[str, Stored]:
-        rows = self.db.execute("SELECT source, size, mtime_ns, hash, fields, error FROM articles")
-        return {
-            source: Stored(size, mtime_ns, digest, _decode(data) if data else None, error)
-            for source, size, mtime_ns, digest, data, error in rows
-        }
+        """What is known of every file, without the parsed fields (see :meth:`fields`)."""
+        rows = self.db.execute(
+            "SELECT source, size, mtime_ns, hash, fields IS NOT NULL, error FROM articles"
+        )
+        return {row[0]: Stored(row[1], row[2], row[3], bool(row[4]), row[5], self) for row in rows}
+
+    def all_articles(self) -> dict[str, Article]:
+        """Every parsed article the store holds, decoded (one query)."""
+        rows = self.db.execute("SELECT source, fields FROM articles WHERE fields IS NOT NULL")
+        return {source: _decode(data) for source, data in rows}
+
+    def fields(self, source: str) -> str | None:
+        row = self.db.execute("SELECT fields FROM articles WHERE source = ?", (source,)).fetchone()
+        return None if row is None else row[0]
 
     def put_article(
         self,
@@ -98,6 +114,12 @@ class State:
         self.db.execute(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
             (source, size, mtime_ns, digest, _encode(article) if article else None, error),
+        )
+
+    def touch_article(self, source: str, size: int, mtime_ns: int) -> None:
+        """The file was rewritten with the same bytes: only its stat changed."""
+        self.db.execute(
+            "UPDATE articles SET size = ?, mtime_ns = ? WHERE source = ?", (size, mtime_ns, source)
         )
 
     def forget_articles(self, sources: list[str]) -> None:

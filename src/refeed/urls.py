@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 # Characters left as they are when percent-encoding: RFC 3986 reserved + unreserved + "%".
 _SAFE = "!#$%&'()*+,/:;=?@[]~"
+# A relative path with no scheme, no leading "/" or ".", no query or fragment, no whitespace.
+_PLAIN_RELATIVE = re.compile(r"(?![A-Za-z][A-Za-z0-9+.\-]*:)[^/.?#\s][^?#\s]*\Z")
+_ALREADY_URI = re.compile(r"[A-Za-z0-9\-._~!#$%&'()*+,/:;=?@\[\]]*\Z")
 
 
 def to_uri(iri: str) -> str:
     """Percent-encode what a URI may not carry (non-ASCII, spaces); IDNA-encode the host."""
+    if _ALREADY_URI.match(iri):
+        return iri  # nothing to encode: skip the (comparatively slow) split and re-join
     parts = urlsplit(iri.strip())
     netloc = parts.netloc
     if netloc and not netloc.isascii():
@@ -42,6 +48,9 @@ def is_http(url: str) -> bool:
 
 def resolve(base: str, ref: str) -> str:
     """``ref`` made absolute against ``base``; returns ``ref`` unchanged if it cannot be parsed."""
+    plain = _PLAIN_RELATIVE.match(ref) and "/." not in ref and "//" not in ref
+    if plain and base.endswith("/") and "?" not in base and "#" not in base:
+        return base + ref  # what urljoin gives for a plain relative path, without its cost
     try:
         return urljoin(base, ref.strip())
     except ValueError:

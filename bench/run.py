@@ -1,0 +1,150 @@
+"""The refeed benchmark: whole `refeed build` processes on a generated corpus.
+
+    python bench/run.py [--sizes 1000 10000] [--runs 5] [--json bench/results.json]
+
+For each size, times these scenarios as whole processes (interpreter start-up included) and
+reports the median, min and max wall time and the median peak RSS of the build process:
+cold (no state, no output), noop (nothing changed), edit / add / delete one article, and a
+config change that forces every feed member to be cleaned again. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from corpus import generate  # noqa: E402
+
+CONFIG = """\
+site: {{title: "Bench", url: "https://bench.example/", feeds_url: "https://bench.example/feeds/", language: zh-CN}}
+articles: {{dir: articles, timezone: Asia/Shanghai}}
+clean:
+  remove: [".appendQr_wrap", ".article-editor"]
+  summary_length: {summary}
+output: {{dir: feeds, items_per_feed: 50}}
+state: {{dir: .refeed}}
+"""
+
+
+class Bench:
+    def __init__(self, root: Path, size: int, refeed: str) -> None:
+        self.root = root / str(size)
+        self.size = size
+        self.refeed = refeed
+        self.articles = self.root / "articles"
+        self.counter = 0
+        marker = self.root / "corpus.done"
+        if not marker.exists():
+            shutil.rmtree(self.root, ignore_errors=True)
+            generate(self.articles, size)
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(str(size))
+        self.write_config(200)
+
+    def write_config(self, summary: int) -> None:
+        (self.root / "config.yaml").write_text(CONFIG.format(summary=summary), encoding="utf-8")
+
+    def build(self) -> tuple[float, float]:
+        """One `refeed build`: (wall seconds, peak RSS in MB) of that process alone."""
+        started = time.perf_counter()
+        proc = subprocess.Popen([self.refeed, "build", "-q", "--config", "config.yaml"], cwd=self.root)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise SystemExit(f"refeed build failed with exit code {proc.returncode} in {self.root}")
+        return wall, usage.ru_maxrss / 1024
+
+    # ----------------------------------------------------------------- scenario set-ups
+
+    def cold(self) -> None:
+        shutil.rmtree(self.root / "feeds", ignore_errors=True)
+        shutil.rmtree(self.root / ".refeed", ignore_errors=True)
+
+    def noop(self) -> None:
+        pass
+
+    def _newest_article(self, name: str) -> str:
+        self.counter += 1
+        stamp = f"2024-01-01T00:{self.counter // 60 % 60:02d}:{self.counter % 60:02d}+08:00"
+        return (
+            f"---\ntitle: 'Bench {name} {self.counter}'\ncategories: [金融, 新浪财经]\n"
+            f"date: {stamp}\nthumbnail: https://img.example.com/bench/{self.counter}.jpg\n---\n\n"
+            f"<p>Run {self.counter}: {'内容 ' * 400}</p>\n"
+        )
+
+    def edit(self) -> None:
+        (self.articles / "000" / "bench-edit.txt").write_text(self._newest_article("edit"), encoding="utf-8")
+
+    def add(self) -> None:
+        (self.articles / "000" / f"bench-add-{self.counter}.txt").write_text(self._newest_article("add"), encoding="utf-8")
+
+    def delete(self) -> None:
+        victims = sorted(p for p in self.articles.rglob("*.txt") if not p.name.startswith("bench-"))
+        victims[self.counter * 37 % len(victims)].unlink()
+        self.counter += 1
+
+    def config(self) -> None:
+        self.counter += 1
+        self.write_config(200 + self.counter % 2)
+
+
+def measure(bench: Bench, setup: Callable[[], None], runs: int) -> dict[str, float]:
+    setup()
+    bench.build()  # warm-up (and, for edit/add/delete, the state the next run starts from)
+    walls, rss = [], []
+    for _ in range(runs):
+        setup()
+        wall, peak = bench.build()
+        walls.append(wall)
+        rss.append(peak)
+    return {
+        "median_s": round(statistics.median(walls), 3),
+        "min_s": round(min(walls), 3),
+        "max_s": round(max(walls), 3),
+        "peak_rss_mb": round(statistics.median(rss), 1),
+        "runs": runs,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Benchmark refeed build on a generated corpus.")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--work", type=Path, default=HERE / ".work")
+    parser.add_argument("--json", type=Path, default=HERE / "results.json")
+    parser.add_argument("--refeed", default=str(Path(sys.executable).parent / "refeed"))
+    parser.add_argument("--scenarios", nargs="+", default=["cold", "noop", "edit", "add", "delete", "config"])
+    args = parser.parse_args()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    print(f"{'articles':>9} {'scenario':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MB':>12}")
+    for size in args.sizes:
+        bench = Bench(args.work, size, args.refeed)
+        bench.cold()
+        bench.build()
+        results[str(size)] = {}
+        for name in args.scenarios:
+            row = measure(bench, getattr(bench, name), args.runs)
+            results[str(size)][name] = row
+            print(f"{size:>9} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}", flush=True)
+    report = {
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "results": results,
+    }
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"written: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
