@@ -113,7 +113,9 @@ def generate(out: Path, count: int, seed: int = 1) -> None:
     for n in range(count):
         folder = out / f"{n // 1000:03d}"
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{n:06d}_{rng.getrandbits(32):08x}.txt").write_text(article(rng, n, paths, weights), encoding="utf-8")
+        (folder / f"{n:06d}_{rng.getrandbits(32):08x}.txt").write_text(
+            article(rng, n, paths, weights), encoding="utf-8"
+        )
 
 
 def main() -> None:

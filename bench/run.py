@@ -58,7 +58,9 @@ class Bench:
     def build(self) -> tuple[float, float]:
         """One `refeed build`: (wall seconds, peak RSS in MB) of that process alone."""
         started = time.perf_counter()
-        proc = subprocess.Popen([self.refeed, "build", "-q", "--config", "config.yaml"], cwd=self.root)
+        proc = subprocess.Popen(
+            [self.refeed, "build", "-q", "--config", "config.yaml"], cwd=self.root
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -85,10 +87,14 @@ class Bench:
         )
 
     def edit(self) -> None:
-        (self.articles / "000" / "bench-edit.txt").write_text(self._newest_article("edit"), encoding="utf-8")
+        (self.articles / "000" / "bench-edit.txt").write_text(
+            self._newest_article("edit"), encoding="utf-8"
+        )
 
     def add(self) -> None:
-        (self.articles / "000" / f"bench-add-{self.counter}.txt").write_text(self._newest_article("add"), encoding="utf-8")
+        (self.articles / "000" / f"bench-add-{self.counter}.txt").write_text(
+            self._newest_article("add"), encoding="utf-8"
+        )
 
     def delete(self) -> None:
         victims = sorted(p for p in self.articles.rglob("*.txt") if not p.name.startswith("bench-"))
@@ -125,10 +131,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / ".work")
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
     parser.add_argument("--refeed", default=str(Path(sys.executable).parent / "refeed"))
-    parser.add_argument("--scenarios", nargs="+", default=["cold", "noop", "edit", "add", "delete", "config"])
+    parser.add_argument(
+        "--scenarios", nargs="+", default=["cold", "noop", "edit", "add", "delete", "config"]
+    )
     args = parser.parse_args()
     results: dict[str, dict[str, dict[str, float]]] = {}
-    print(f"{'articles':>9} {'scenario':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MB':>12}")
+    print(
+        f"{'articles':>9} {'scenario':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MB':>12}"
+    )
     for size in args.sizes:
         bench = Bench(args.work, size, args.refeed)
         bench.cold()
@@ -137,9 +147,16 @@ def main() -> None:
         for name in args.scenarios:
             row = measure(bench, getattr(bench, name), args.runs)
             results[str(size)][name] = row
-            print(f"{size:>9} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}", flush=True)
+            print(
+                f"{size:>9} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}",
+                flush=True,
+            )
     report = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+        },
         "results": results,
     }
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
