@@ -1,5 +1,10 @@
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from refeed.urls import is_http, join_path, resolve, to_uri
 
 
@@ -29,3 +34,13 @@ def test_resolve_and_join() -> None:
     assert join_path("https://x.org/feeds/", "categories/金融/atom.xml") == (
         "https://x.org/feeds/categories/%E9%87%91%E8%9E%8D/atom.xml"
     )
+
+
+@settings(max_examples=500)
+@given(
+    st.text(alphabet=st.sampled_from(list("ab/.:?#%~ é中-_;=&@+")), max_size=20),
+    st.sampled_from(["https://x.org/", "https://x.org/a/b/", "http://x.org/a/b.html"]),
+)
+def test_resolve_agrees_with_urljoin(ref: str, base: str) -> None:
+    for candidate in (ref, "https://y.org/" + ref, "http://y.org" + ref):
+        assert resolve(base, candidate) == urljoin(base, candidate.strip())

@@ -8,7 +8,7 @@ from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 # Characters left as they are when percent-encoding: RFC 3986 reserved + unreserved + "%".
 _SAFE = "!#$%&'()*+,/:;=?@[]~"
 # A relative path with no scheme, no leading "/" or ".", no query or fragment, no whitespace.
-_PLAIN_RELATIVE = re.compile(r"(?![A-Za-z][A-Za-z0-9+.\-]*:)[^/.?#\s][^?#\s]*\Z")
+_PLAIN_RELATIVE = re.compile(r"(?![A-Za-z][A-Za-z0-9+.\-]*:)[^/.?#;\s][^?#;\s]*\Z")
 _ALREADY_URI = re.compile(r"[A-Za-z0-9\-._~!#$%&'()*+,/:;=?@\[\]]*\Z")
 
 
@@ -48,6 +48,8 @@ def is_http(url: str) -> bool:
 
 def resolve(base: str, ref: str) -> str:
     """``ref`` made absolute against ``base``; returns ``ref`` unchanged if it cannot be parsed."""
+    if _is_plain_absolute(ref):
+        return ref  # urljoin would hand it back as it is
     plain = _PLAIN_RELATIVE.match(ref) and "/." not in ref and "//" not in ref
     if plain and base.endswith("/") and "?" not in base and "#" not in base:
         return base + ref  # what urljoin gives for a plain relative path, without its cost
@@ -55,6 +57,13 @@ def resolve(base: str, ref: str) -> str:
         return urljoin(base, ref.strip())
     except ValueError:
         return ref
+
+
+def _is_plain_absolute(ref: str) -> bool:
+    # urljoin re-serializes absolute URLs and drops empty parts ("x?#y", "x;", "x?"): not plain.
+    if not ref.startswith(("https://", "http://")) or not _ALREADY_URI.match(ref):
+        return False
+    return ";" not in ref and "?#" not in ref and not ref.endswith(("?", "#"))
 
 
 def join_path(base: str, path: str) -> str:
