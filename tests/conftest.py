@@ -27,6 +27,9 @@ BASE_CONFIG: dict[str, Any] = {
     "articles": {"dir": "articles", "timezone": "UTC"},
     "clean": {"remove": [".appendQr_wrap", ".article-editor"]},
     "output": {"dir": "feeds"},
+    "thumbnails": {
+        "offline": True
+    },  # no test reaches the internet; tests/test_net.py probes 127.0.0.1
 }
 
 GOOD = """---

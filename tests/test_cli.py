@@ -136,3 +136,11 @@ def test_a_second_build_exits_4_or_waits_for_the_lock(
         release.set()
         holder.join(30)
     assert (tmp_path / "feeds" / "atom.xml").exists()
+
+
+def test_offline_option_sets_the_config_switch(make_site: SiteFactory, tmp_path: Path) -> None:
+    from refeed.cli import _config, _parser
+
+    make_site({"good.md": GOOD}, thumbnails={"offline": False})
+    args = _parser().parse_args(["build", "--config", str(tmp_path / "config.yaml"), "--offline"])
+    assert _config(args).thumbnails.offline is True

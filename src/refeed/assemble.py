@@ -211,5 +211,6 @@ def make_feed(
         language=site.language,
         icon=site.icon,
         logo=site.logo,
+        hub=cfg.websub.hub,
         entries=tuple(entries),
     )

@@ -96,6 +96,8 @@ def _overridden(cfg: Config, args: argparse.Namespace) -> Config:
         cfg = dataclasses.replace(
             cfg, output=dataclasses.replace(cfg.output, dir=args.output.resolve())
         )
+    if getattr(args, "offline", False):
+        cfg = dataclasses.replace(cfg, thumbnails=dataclasses.replace(cfg.thumbnails, offline=True))
     if getattr(args, "state", None) is not None:
         lock = cfg.state.lock if cfg.state else "wait"
         cfg = dataclasses.replace(cfg, state=StateConfig(args.state.resolve(), lock))
@@ -201,6 +203,11 @@ def _common(parser: argparse.ArgumentParser, output: bool) -> None:
         parser.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
         parser.add_argument(
             "--state", type=Path, help="state folder (overrides state.dir; default .refeed/)"
+        )
+        parser.add_argument(
+            "--offline",
+            action="store_true",
+            help="no network: thumbnails from the cache or guessed",
         )
     parser.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="log line format"

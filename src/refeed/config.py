@@ -86,6 +86,26 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class ThumbnailsConfig:
+    mode: Literal["probe", "mirror", "off"] = "probe"
+    allow: tuple[str, ...] = ()  # hosts, addresses or CIDR ranges exempt from the address guard
+    offline: bool = False  # use only the cache and guesses
+    concurrency: int = 8
+    timeout: float = 10.0  # seconds per request
+    budget: float = 60.0  # seconds for all probes of one build
+    retries: int = 2
+    max_redirects: int = 5
+    ttl: int = 7 * 86400  # seconds a probe result is trusted
+    failure_ttl: int = 6 * 3600  # seconds a failed probe is not retried
+    mirror_max_bytes: int = 10 * 1024**2
+
+
+@dataclass(frozen=True)
+class WebSubConfig:
+    hub: str | None = None
+
+
+@dataclass(frozen=True)
 class StateConfig:
     dir: Path
     lock: Literal["wait", "fail"] = "wait"
@@ -109,6 +129,8 @@ class Config:
     source: str = "<config>"
     state: StateConfig | None = None  # None: .refeed/ beside the config file
     watch: WatchConfig = field(default_factory=WatchConfig)
+    thumbnails: ThumbnailsConfig = field(default_factory=ThumbnailsConfig)
+    websub: WebSubConfig = field(default_factory=WebSubConfig)
 
     @property
     def state_dir(self) -> Path:
@@ -264,10 +286,36 @@ def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> 
     )
     state_section.finish()
     watch = _read_watch(top.section("watch"))
+    thumbnails = _read_thumbnails(top.section("thumbnails"))
+    websub_section = top.section("websub")
+    websub = WebSubConfig(hub=websub_section.url("hub"))
+    websub_section.finish()
     top.finish()
     if problems or site is None:
         raise ConfigError(source, problems or ["site: is required"])
-    return Config(site, articles, output, categories, tags, clean, source, state, watch)
+    return Config(
+        site, articles, output, categories, tags, clean, source, state, watch, thumbnails, websub
+    )
+
+
+def _read_thumbnails(section: _Section) -> ThumbnailsConfig:
+    d = ThumbnailsConfig()
+    allow = section.strings("allow", ())
+    thumbnails = ThumbnailsConfig(
+        mode=cast(Any, section.choice("mode", ("probe", "mirror", "off"), d.mode)),
+        allow=allow,
+        offline=section.boolean("offline", d.offline),
+        concurrency=section.integer("concurrency", d.concurrency),
+        timeout=float(section.integer("timeout", int(d.timeout))),
+        budget=float(section.integer("budget", int(d.budget))),
+        retries=section.integer("retries", d.retries, minimum=0),
+        max_redirects=section.integer("max_redirects", d.max_redirects, minimum=0),
+        ttl=section.integer("ttl", d.ttl),
+        failure_ttl=section.integer("failure_ttl", d.failure_ttl),
+        mirror_max_bytes=section.size("mirror_max_size", d.mirror_max_bytes),
+    )
+    section.finish()
+    return thumbnails
 
 
 def _read_watch(section: _Section) -> WatchConfig:

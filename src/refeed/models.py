@@ -102,6 +102,7 @@ class Feed:
     language: str | None = None
     icon: str | None = None
     logo: str | None = None
+    hub: str | None = None  # WebSub hub readers may subscribe to for pushes
     entries: tuple[Entry, ...] = ()
 
 

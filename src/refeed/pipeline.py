@@ -49,6 +49,7 @@ class _Run:
     articles: list[Article] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
     entry_keys: dict[str, str] = field(default_factory=dict)  # entry id -> fingerprint
+    media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
     changed: bool = False
 
 
@@ -82,7 +83,8 @@ def build(
     *,
     now: datetime | None = None,
     prune: bool = False,
-    lookup: thumbs.ThumbLookup = thumbs.guess,
+    lookup: thumbs.ThumbLookup | None = None,
+    offline: bool = False,
     progress: Progress | None = None,
     settle: float = 0.0,
     repeat_known: bool = True,
@@ -94,6 +96,8 @@ def build(
     ``repeat_known``: log again the articles that failed before and have not changed since.
     ``full``: forget what the store knows and re-read and re-render everything (files whose
     bytes come out the same are still left untouched).
+    ``lookup``: enclosure facts from this function instead of the cached prober.
+    ``offline``: no network: thumbnails come from the cache or are guessed from their URL.
     """
     started = time.perf_counter()
     now = now or datetime.now(UTC)
@@ -111,7 +115,7 @@ def build(
             found = _compare(run, settle)
             if run.changed or prune or not _outputs_intact(run):
                 _load(run, found, progress, repeat_known)
-                _produce(run, lookup, prune)
+                _produce(run, lookup, prune, offline or cfg.thumbnails.offline)
             else:
                 _report_unchanged(run, found, repeat_known)
             if run.report.failed:
@@ -173,6 +177,8 @@ def _compare(run: _Run, settle: float) -> _Scan:
                 found.unchanged.append((source, stored))
         else:
             found.modified.append((source, stored))
+    thumbs_due = store.meta("thumbs_due")
+    run.changed |= bool(thumbs_due) and float(thumbs_due or 0) <= run.now.timestamp()
     due = store.meta("next_due")
     run.changed |= bool(found.gone or found.modified) or (
         bool(due) and datetime.fromisoformat(due or "") <= run.now
@@ -330,13 +336,15 @@ def _outputs_intact(run: _Run) -> bool:
     return bool(files) and all((run.cfg.output.dir / rel).is_file() for rel in files)
 
 
-def _produce(run: _Run, lookup: thumbs.ThumbLookup, prune: bool) -> None:
+def _produce(run: _Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: bool) -> None:
     entries: dict[str, Entry] = {}
     keys: dict[str, str] = {}
     articles = run.articles
     while True:  # an article that fails to clean is dropped and the feeds re-planned without it
         plans = assemble.plan_feeds(articles, run.cfg)
-        failed = _make_entries(run, plans, lookup, entries, keys)
+        failed = _make_entries(
+            run, plans, entries, keys, partial(_enclosures, run, lookup, offline)
+        )
         if not failed:
             break
         articles = [a for a in articles if a.source not in failed]
@@ -352,6 +360,9 @@ def _produce(run: _Run, lookup: thumbs.ThumbLookup, prune: bool) -> None:
     run.store.set_meta("published", str(len(articles)))
     _handle_orphans(run, feeds, prune, newest)
     _publish(run, feeds)
+    if prune:
+        _prune_media(run)
+    _announce(run, feeds)
 
 
 @dataclass(frozen=True)
@@ -369,9 +380,9 @@ class _CleanJob:
 def _make_entries(
     run: _Run,
     plans: list[assemble.Plan],
-    lookup: thumbs.ThumbLookup,
     entries: dict[str, Entry],
     keys: dict[str, str],
+    enclosures: Callable[[list[str]], dict[str, Thumbnail]],
 ) -> set[str]:
     """Entries for the articles that appear in some feed (only those: feeds are capped).
 
@@ -380,21 +391,27 @@ def _make_entries(
     """
     cfg = run.cfg
     members = {a.source: a for plan in plans for a in plan.members if a.source not in entries}
-    cached: dict[str, tuple[str, str]] = {}
     jobs: list[_CleanJob] = []
     links = {source: assemble.article_link(article, cfg) for source, article in members.items()}
-    for source, article in members.items():
-        base = cfg.articles.base_url or links[source]
-        key = keys[source] = _fingerprint(
-            run.digests[source], base, cfg.clean.remove, cfg.clean.summary_length
+    bases = {source: cfg.articles.base_url or links[source] for source in members}
+    for source in members:
+        keys[source] = _fingerprint(
+            run.digests[source], bases[source], cfg.clean.remove, cfg.clean.summary_length
         )
-        hit = run.store.cleaned(key)
-        if hit is not None:
-            cached[key] = hit
-        else:
+    cached = run.store.cleaned_many([keys[source] for source in members])
+    for source, article in members.items():
+        if keys[source] not in cached:
             path = str(cfg.articles.dir / source)
-            jobs.append(_CleanJob(key, source, path, article.body_format, base, article.summary))
+            jobs.append(
+                _CleanJob(
+                    keys[source], source, path, article.body_format, bases[source], article.summary
+                )
+            )
     cleaned = _clean_all(jobs, cfg) if jobs else {}
+    thumbnail_urls = {
+        source: _thumbnail_url(article, links[source]) for source, article in members.items()
+    }
+    facts = enclosures(sorted({url for url in thumbnail_urls.values() if url}))
     failed: set[str] = set()
     for source, article in members.items():
         outcome = cached.get(keys[source]) or cleaned[keys[source]]
@@ -405,7 +422,8 @@ def _make_entries(
             continue
         if keys[source] in cleaned:
             run.store.put_cleaned(keys[source], *outcome)
-        thumbnail = _thumbnail(article, links[source], lookup)
+        url = thumbnail_urls[source]
+        thumbnail = facts.get(url) if url else None
         entries[source] = assemble.make_entry(article, cfg, *outcome, thumbnail, links[source])
         # What the entry is made of, cheaper to fingerprint than the entry and its whole body.
         run.entry_keys[entries[source].id] = _fingerprint(
@@ -414,17 +432,98 @@ def _make_entries(
     return failed
 
 
-def _thumbnail(article: Article, link: str, lookup: thumbs.ThumbLookup) -> Thumbnail | None:
+def _thumbnail_url(article: Article, link: str) -> str | None:
     url = assemble.thumbnail_url(article, link)
-    if url is None:
-        if article.thumbnail:
-            log.warning(
-                "%s: thumbnail dropped: not an http(s) URL, got %r",
-                article.source,
-                article.thumbnail,
-            )
-        return None
-    return lookup(url)
+    if url is None and article.thumbnail:
+        log.warning(
+            "%s: thumbnail dropped: not an http(s) URL, got %r", article.source, article.thumbnail
+        )
+    return url
+
+
+def _enclosures(
+    run: _Run, lookup: thumbs.ThumbLookup | None, offline: bool, urls: list[str]
+) -> dict[str, Thumbnail]:
+    """Enclosure facts per thumbnail URL: remembered while fresh, else probed (or mirrored).
+
+    A probe that fails leaves the item with length 0 and a guessed type, and one warning; a
+    failure is remembered for ``thumbnails.failure_ttl`` so a dead host costs one attempt.
+    """
+    cfg, store = run.cfg.thumbnails, run.store
+    if lookup is not None:
+        return {url: lookup(url) for url in urls}
+    if cfg.mode == "off":
+        return {url: thumbs.guess(url) for url in urls}
+    now = run.now.timestamp()
+    known = store.thumbs(urls, cfg.mode)
+    fresh = {
+        u: f
+        for u, f in known.items()
+        if f.checked + (cfg.ttl if f.ok else cfg.failure_ttl) > now and _media_present(run, f)
+    }
+    todo = [url for url in urls if url not in fresh]
+    if todo and not offline:
+        for url, fact in _probe(run, todo).items():
+            store.put_thumb(url, cfg.mode, fact)
+            fresh[url] = fact
+            if not fact.ok:
+                log.warning(
+                    "thumbnail %s: %s; published with length 0 and a guessed type", url, fact.error
+                )
+    expiries = [f.checked + (cfg.ttl if f.ok else cfg.failure_ttl) for f in fresh.values()]
+    store.set_meta("thumbs_due", str(min(expiries)) if expiries else "")
+    result = {}
+    for url in urls:
+        remembered = fresh.get(url) or known.get(url)  # a stale fact beats a guess when offline
+        if remembered is not None and remembered.ok:
+            public = join_media(run.cfg, remembered.media) if remembered.media else url
+            result[url] = Thumbnail(public, remembered.length, remembered.type)
+        else:
+            result[url] = thumbs.guess(url)
+    if cfg.mode == "mirror":
+        run.media = {f.media for f in fresh.values() if f.ok and f.media}
+    return result
+
+
+def _media_present(run: _Run, fact: state.ThumbFact) -> bool:
+    return not fact.media or (run.cfg.output.dir / fact.media).is_file()
+
+
+def join_media(cfg: Config, rel: str) -> str:
+    from .urls import join_path
+
+    return join_path(cfg.site.feeds_url, rel)
+
+
+def _probe(run: _Run, urls: list[str]) -> dict[str, state.ThumbFact]:
+    from . import net  # httpx loads only when something is to be fetched
+
+    cfg = run.cfg.thumbnails
+    mirror = cfg.mode == "mirror"
+    checked = run.now.timestamp()
+    with net.make_client(run.cfg.site.url, cfg.timeout) as client:
+        prober = net.Prober(cfg, client, net.Guard(cfg.allow))
+        probes = prober.probe_all(urls, mirror=mirror)
+    facts = {}
+    for url in urls:
+        probe = probes.get(url)
+        if probe is None:  # the time budget ran out first: not remembered, tried next build
+            continue
+        media = None
+        if mirror and probe.body is not None and probe.error is None:
+            media = f"media/{hashlib.sha256(probe.body).hexdigest()}{thumbs.EXTENSIONS.get(probe.type, '')}"
+            if (
+                _guarded(
+                    run.report,
+                    partial(write.write_if_changed, run.cfg.output.dir, media, probe.body),
+                )
+                is None
+            ):
+                continue
+        facts[url] = state.ThumbFact(
+            probe.length, probe.type, media, probe.error is None, checked, probe.error
+        )
+    return facts
 
 
 _POOL_MIN_JOBS = 200  # below this, starting worker processes costs more than it saves
@@ -530,6 +629,40 @@ def _publish(run: _Run, feeds: list[Feed]) -> None:
                 continue
             (report.written if changed else report.unchanged).append(rel)
             run.store.set_feed_fingerprint(rel, key)
+
+
+def _prune_media(run: _Run) -> None:
+    """Mirrored thumbnails no feed uses any more (only with --prune, like empty feeds)."""
+    folder = run.cfg.output.dir / "media"
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        rel = f"media/{path.name}"
+        if (
+            rel not in run.media
+            and path.is_file()
+            and _guarded(run.report, partial(write.remove, run.cfg.output.dir, rel))
+        ):
+            run.report.pruned.append(rel)
+
+
+def _announce(run: _Run, feeds: list[Feed]) -> None:
+    """WebSub: tell the hub which feeds changed, once each; a hub that is down costs nothing."""
+    hub = run.cfg.websub.hub
+    if not hub or not run.report.written:
+        return
+    from . import net
+
+    written = set(run.report.written)
+    urls = [
+        url
+        for feed in feeds
+        for fmt, url in feed.self_urls.items()
+        if feed.spec.file(fmt) in written
+    ]
+    with net.make_client(run.cfg.site.url, run.cfg.thumbnails.timeout) as client:
+        for failure in net.ping_hub(client, hub, urls):
+            log.warning("WebSub hub %s not told: %s", hub, failure)
 
 
 def _guarded(report: RunReport, action: Callable[[], bool]) -> bool | None:

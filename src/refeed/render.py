@@ -42,6 +42,27 @@ class _AtomEnclosure(BaseEntryExtension):  # type: ignore[misc]
         return entry
 
 
+def _rss_hub(hub: str) -> type[BaseExtension]:
+    """feedgen writes only rel=self as an atom:link in RSS; WebSub needs rel=hub beside it."""
+
+    class _Hub(BaseExtension):  # type: ignore[misc]
+        def extend_ns(self) -> dict[str, str]:
+            return {}
+
+        def extend_rss(self, rss: etree._Element) -> etree._Element:
+            channel = rss.find("channel")
+            if channel is not None:
+                link = etree.Element(f"{{{_ATOM}}}link", {"href": hub, "rel": "hub"})
+                selfs = [e for e in channel.iter(f"{{{_ATOM}}}link") if e.get("rel") == "self"]
+                (selfs[-1].addnext(link) if selfs else channel.append(link))
+            return rss
+
+    return _Hub
+
+
+_ATOM = "http://www.w3.org/2005/Atom"
+
+
 def render(feed: Feed, fmt: FeedFormat) -> bytes:
     """The feed as a complete, pretty-printed UTF-8 XML document."""
     generator = _generator(feed, fmt)
@@ -67,6 +88,12 @@ def _generator(feed: Feed, fmt: FeedFormat) -> FeedGenerator:
     fg.subtitle(feed_safe(feed.subtitle))
     fg.author({"name": feed_safe(feed.author)})
     fg.link(href=feed.self_urls[fmt], rel="self", type=f"application/{fmt}+xml")
+    if feed.hub and fmt == "atom":
+        fg.link(href=feed.hub, rel="hub")
+    elif feed.hub:
+        fg.register_extension(
+            "refeed_hub", _rss_hub(feed.hub), BaseEntryExtension, atom=False, rss=True
+        )
     fg.link(href=feed.link, rel="alternate", type="text/html")  # last: feedgen's RSS <link>
     fg.generator("refeed", version=feed.version)
     if feed.language:

@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS identities (source TEXT PRIMARY KEY, hash TEXT NOT NU
 CREATE INDEX IF NOT EXISTS identities_by_hash ON identities (hash);
 CREATE TABLE IF NOT EXISTS cleaned (key TEXT PRIMARY KEY, content TEXT NOT NULL, summary TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS feeds (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS thumbs (
+    url TEXT NOT NULL, mode TEXT NOT NULL, length INTEGER NOT NULL, type TEXT NOT NULL,
+    media TEXT, ok INTEGER NOT NULL, checked REAL NOT NULL, error TEXT, PRIMARY KEY (url, mode)
+);
 """
 
 
@@ -66,6 +70,18 @@ class Stored:
             return None
         data = self.store.fields(source)
         return _decode(data) if data else None
+
+
+@dataclass(frozen=True, slots=True)
+class ThumbFact:
+    """A remembered probe (or mirror download) of one thumbnail URL."""
+
+    length: int
+    type: str
+    media: str | None  # the mirrored copy's path in the output directory
+    ok: bool
+    checked: float  # epoch seconds
+    error: str | None
 
 
 class State:
@@ -160,6 +176,16 @@ class State:
 
     # ----------------------------------------------------------------- cleaned bodies
 
+    def cleaned_many(self, keys: list[str]) -> dict[str, tuple[str, str]]:
+        """The cleaned bodies the store holds for ``keys`` (queried in batches)."""
+        found: dict[str, tuple[str, str]] = {}
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            query = f"SELECT key, content, summary FROM cleaned WHERE key IN ({marks})"
+            found.update((k, (c, s)) for k, c, s in self.db.execute(query, batch))
+        return found
+
     def cleaned(self, key: str) -> tuple[str, str] | None:
         row = self.db.execute(
             "SELECT content, summary FROM cleaned WHERE key = ?", (key,)
@@ -176,6 +202,26 @@ class State:
         """Drop cleaned bodies no feed uses any more (the table would otherwise only grow)."""
         stale = [(k,) for (k,) in self.db.execute("SELECT key FROM cleaned") if k not in keys]
         self.db.executemany("DELETE FROM cleaned WHERE key = ?", stale)
+
+    # ----------------------------------------------------------------- thumbnails
+
+    def thumbs(self, urls: list[str], mode: str) -> dict[str, ThumbFact]:
+        found: dict[str, ThumbFact] = {}
+        for start in range(0, len(urls), 500):
+            batch = urls[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            query = f"SELECT url, length, type, media, ok, checked, error FROM thumbs WHERE mode = ? AND url IN ({marks})"
+            for url, length, kind, media, ok, checked, error in self.db.execute(
+                query, [mode, *batch]
+            ):
+                found[url] = ThumbFact(length, kind, media, bool(ok), checked, error)
+        return found
+
+    def put_thumb(self, url: str, mode: str, fact: ThumbFact) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO thumbs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, mode, fact.length, fact.type, fact.media, int(fact.ok), fact.checked, fact.error),
+        )
 
     # ----------------------------------------------------------------- feeds
 

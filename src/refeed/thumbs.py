@@ -34,6 +34,35 @@ def guess_type(url: str) -> str:
     return IMAGE_TYPES.get(splitext(path)[1].lower(), DEFAULT_TYPE)
 
 
+def sniff_type(head: bytes) -> str | None:
+    """The image type the first bytes of a file announce (magic numbers), if any."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[4:12] in (b"ftypavif", b"ftypavis"):
+        return "image/avif"
+    if head[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1"):
+        return "image/heic"
+    if head.startswith(b"BM"):
+        return "image/bmp"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
+    if head.startswith(b"\x00\x00\x01\x00"):
+        return "image/x-icon"
+    text = head.lstrip().lower()
+    if text.startswith(b"<svg") or (text.startswith(b"<?xml") and b"<svg" in head.lower()):
+        return "image/svg+xml"
+    return None
+
+
+EXTENSIONS = {kind: ext for ext, kind in reversed(list(IMAGE_TYPES.items()))}
+
+
 def guess(url: str) -> Thumbnail:
     """The offline lookup: type from the URL, length unknown (0)."""
     return Thumbnail(url=url, length=0, type=guess_type(url))

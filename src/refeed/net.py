@@ -1,0 +1,300 @@
+"""Everything refeed does on the network (the only httpx import): thumbnail probes, mirroring
+downloads and WebSub pings. Functions take an ``httpx.Client``, so tests inject a transport.
+
+Article content decides which URLs are fetched, so every request passes the address guard:
+http(s) only, and no loopback, private, link-local, multicast or reserved address (checked on
+the resolved addresses, again after every redirect) unless ``thumbnails.allow`` names it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from .__about__ import __version__
+from .config import ThumbnailsConfig
+from .errors import FetchError
+from .thumbs import guess_type, sniff_type
+
+log = logging.getLogger("refeed")
+Resolver = Callable[[str], list[str]]
+_RETRY_STATUS = frozenset([500, 502, 503, 504])
+_SNIFF_BYTES = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a probe learned: byte length (0 unknown) and MIME type, or why it failed."""
+
+    length: int
+    type: str
+    error: str | None = None
+    body: bytes | None = None  # the whole image, in mirror mode
+
+
+def user_agent(site_url: str) -> str:
+    return f"refeed/{__version__} (+{site_url})"
+
+
+def make_client(
+    site_url: str, timeout: float, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    return httpx.Client(
+        headers={"User-Agent": user_agent(site_url)},
+        timeout=timeout,
+        follow_redirects=False,  # followed by hand, so that every hop passes the guard
+        transport=transport,
+        trust_env=False,
+    )
+
+
+# --------------------------------------------------------------------- the address guard
+
+
+def system_resolver(host: str) -> list[str]:
+    return sorted(
+        {str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    )
+
+
+class Guard:
+    """Refuses URLs whose host resolves to an address the public internet cannot reach."""
+
+    def __init__(self, allow: Iterable[str], resolver: Resolver = system_resolver) -> None:
+        self.hosts = {a.lower() for a in allow if not _network(a)}
+        self.networks = [n for a in allow if (n := _network(a)) is not None]
+        self.resolver = resolver
+
+    def check(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError(url, "only http and https URLs are fetched")
+        host = parts.hostname.lower()
+        if host in self.hosts:
+            return
+        try:
+            addresses = [ipaddress.ip_address(host)]
+        except ValueError:
+            try:
+                addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host)]
+            except (OSError, UnicodeError) as exc:
+                raise FetchError(url, f"cannot resolve {host}: {exc}") from None
+        for address in addresses:
+            if any(address in network for network in self.networks):
+                continue
+            if not address.is_global or address.is_multicast:
+                raise FetchError(
+                    url,
+                    f"refused: {host} resolves to {address}, not a public address (thumbnails.allow opens it)",
+                )
+
+
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------- probing and mirroring
+
+
+class Prober:
+    """Learns enclosure facts for many URLs at once, within a time budget."""
+
+    def __init__(
+        self,
+        cfg: ThumbnailsConfig,
+        client: httpx.Client,
+        guard: Guard,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.cfg = cfg
+        self.client = client
+        self.guard = guard
+        self.clock = clock
+
+    def probe_all(self, urls: list[str], mirror: bool = False) -> dict[str, Probe]:
+        """A Probe per URL; URLs the budget left no time for are missing from the result."""
+        deadline = self.clock() + self.cfg.budget
+        results: dict[str, Probe] = {}
+
+        def one(url: str) -> None:
+            if self.clock() >= deadline:
+                return
+            try:
+                results[url] = self.download(url, deadline) if mirror else self.probe(url, deadline)
+            except FetchError as exc:
+                results[url] = Probe(0, guess_type(url), exc.reason)
+
+        with ThreadPoolExecutor(max_workers=self.cfg.concurrency) as pool:
+            list(pool.map(one, urls))
+        return results
+
+    def probe(self, url: str, deadline: float) -> Probe:
+        """HEAD; where that is refused or says too little, a ranged GET of the first bytes."""
+        response = self._request("HEAD", url, deadline)
+        head_type = _image_type(response)
+        length = (
+            _int(response.headers.get("content-length")) if response.status_code == 200 else None
+        )
+        if response.status_code == 200 and length and head_type:
+            return Probe(length, head_type)
+        # One ranged GET serves both needs: the total size (Content-Range) and magic bytes.
+        with self._stream(url, deadline, {"Range": f"bytes=0-{_SNIFF_BYTES - 1}"}) as got:
+            if got.status_code not in (200, 206):
+                raise FetchError(url, f"HTTP {got.status_code}")
+            first = _read_some(got, _SNIFF_BYTES)
+            total = _content_range_total(got.headers.get("content-range"))
+            if total is None and got.status_code == 200:
+                total = _int(got.headers.get("content-length"))
+            kind = _image_type(got) or sniff_type(first) or head_type or guess_type(url)
+        return Probe(total or length or 0, kind)
+
+    def download(self, url: str, deadline: float) -> Probe:
+        """The whole image (mirror mode): capped in size, and only if its bytes are an image."""
+        with self._stream(url, deadline, {}) as got:
+            if got.status_code != 200:
+                raise FetchError(url, f"HTTP {got.status_code}")
+            declared = _int(got.headers.get("content-length"))
+            if declared is not None and declared > self.cfg.mirror_max_bytes:
+                raise FetchError(url, f"{declared:,} bytes, over thumbnails.mirror_max_size")
+            data = _read_some(got, self.cfg.mirror_max_bytes + 1)
+        if len(data) > self.cfg.mirror_max_bytes:
+            raise FetchError(url, "over thumbnails.mirror_max_size")
+        kind = sniff_type(data[:_SNIFF_BYTES])
+        if kind is None:
+            raise FetchError(url, "not an image (its first bytes match no image format)")
+        return Probe(len(data), kind, body=data)
+
+    # ----------------------------------------------------------------- requests
+
+    def _request(self, method: str, url: str, deadline: float) -> httpx.Response:
+        with self._stream(url, deadline, {}, method) as response:
+            return response
+
+    def _stream(
+        self, url: str, deadline: float, headers: dict[str, str], method: str = "GET"
+    ) -> _Stream:
+        return _Stream(self, method, url, headers, deadline)
+
+    def _send(
+        self, method: str, url: str, headers: dict[str, str], deadline: float
+    ) -> httpx.Response:
+        """Follow redirects by hand (each hop guarded), retrying 5xx and timeouts with backoff."""
+        for _hop in range(self.cfg.max_redirects + 1):
+            self.guard.check(url)
+            response = self._with_retries(method, url, headers, deadline)
+            if response.status_code in (301, 302, 303, 307, 308) and "location" in response.headers:
+                response.close()
+                url = urljoin(url, response.headers["location"])
+                continue
+            return response
+        raise FetchError(url, f"more than {self.cfg.max_redirects} redirects")
+
+    def _with_retries(
+        self, method: str, url: str, headers: dict[str, str], deadline: float
+    ) -> httpx.Response:
+        for attempt in range(self.cfg.retries + 1):
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise FetchError(url, "time budget for thumbnails used up (thumbnails.budget)")
+            timeout = httpx.Timeout(min(self.cfg.timeout, remaining))
+            try:
+                request = self.client.build_request(method, url, headers=headers, timeout=timeout)
+                response = self.client.send(request, stream=True)
+            except httpx.TimeoutException:
+                error = "timed out"
+            except httpx.HTTPError as exc:
+                raise FetchError(url, f"{type(exc).__name__}: {exc}") from None
+            else:
+                if response.status_code not in _RETRY_STATUS or attempt == self.cfg.retries:
+                    return response
+                response.close()
+                error = f"HTTP {response.status_code}"
+            if attempt < self.cfg.retries:
+                time.sleep(min(0.25 * 2**attempt, max(0.0, deadline - self.clock())))
+        raise FetchError(url, error)
+
+
+class _Stream:
+    """``with`` a guarded, redirected, retried request; the response is closed on exit."""
+
+    def __init__(
+        self, prober: Prober, method: str, url: str, headers: dict[str, str], deadline: float
+    ) -> None:
+        self.args = (method, url, headers, deadline)
+        self.prober = prober
+        self.response: httpx.Response | None = None
+
+    def __enter__(self) -> httpx.Response:
+        self.response = self.prober._send(*self.args)
+        return self.response
+
+    def __exit__(self, *exc: object) -> None:
+        if self.response is not None:
+            self.response.close()
+
+
+def _read_some(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body; the rest is never downloaded."""
+    data = bytearray()
+    try:
+        for chunk in response.iter_raw():
+            data += chunk
+            if len(data) >= limit:
+                break
+    except httpx.HTTPError as exc:
+        raise FetchError(str(response.url), f"{type(exc).__name__}: {exc}") from None
+    return bytes(data[:limit])
+
+
+def _image_type(response: httpx.Response) -> str | None:
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return kind if kind.startswith("image/") and "/" in kind and " " not in kind else None
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _content_range_total(value: str | None) -> int | None:
+    # "bytes 0-31/123456" → 123456 ("*" when the server does not know it)
+    if value and "/" in value:
+        return _int(value.rsplit("/", 1)[1])
+    return None
+
+
+# --------------------------------------------------------------------- WebSub
+
+
+def ping_hub(client: httpx.Client, hub: str, feed_urls: list[str], retries: int = 2) -> list[str]:
+    """Tell the hub each feed changed (one publish request per feed); returns the failures.
+
+    Never raises: a hub that is down must not stop publishing.
+    """
+    failures = []
+    for url in feed_urls:
+        for attempt in range(retries + 1):
+            try:
+                response = client.post(
+                    hub, data={"hub.mode": "publish", "hub.url": url}, timeout=10
+                )
+                if response.status_code < 300:
+                    break
+                error = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if attempt < retries:
+                time.sleep(0.2 * 2**attempt)
+        else:
+            failures.append(f"{url}: {error}")
+    return failures

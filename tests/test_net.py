@@ -1,0 +1,387 @@
+"""Thumbnail probing, mirroring and WebSub against a real HTTP server on 127.0.0.1 (no internet)."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from lxml import etree
+
+import refeed
+from conftest import NOW, SiteFactory, article
+from feedcheck import check_feed, feed_files
+from refeed.config import ThumbnailsConfig
+from refeed.errors import FetchError
+from refeed.net import Guard, Prober, make_client, user_agent
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1226  # 1,234 bytes
+JPEG = b"\xff\xd8\xff\xe0" + b"\x11" * 4996  # 5,000 bytes
+GIF = b"GIF89a" + b"\x22" * 94
+
+
+class Server:
+    """Routes that each behave like a kind of image host; requests are recorded."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.hub_posts: list[dict[str, list[str]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_HEAD(self) -> None:
+                outer.requests.append(("HEAD", self.path, dict(self.headers)))
+                outer.route(self, head=True)
+
+            def do_GET(self) -> None:
+                outer.requests.append(("GET", self.path, dict(self.headers)))
+                outer.route(self, head=False)
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                outer.requests.append(("POST", self.path, dict(self.headers)))
+                outer.hub_posts.append(parse_qs(body))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def route(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+        path = h.path.split("?")[0]
+        if path == "/img.png":
+            self.send(h, 200, PNG, "image/png", head)
+        elif path == "/nohead.jpg":
+            if head:
+                self.send(h, 405, b"", "text/plain", head)
+            else:
+                self.ranged(h, JPEG, "image/jpeg")
+        elif path == "/nolength.gif":
+            if head:
+                h.send_response(200)
+                h.send_header("Content-Type", "image/gif")
+                h.send_header("Connection", "close")
+                h.end_headers()
+            else:
+                self.ranged(h, GIF, "image/gif")
+        elif path == "/wrongtype":
+            self.send(h, 200, PNG, "text/plain", head)
+        elif path == "/redirect":
+            self.redirect(h, "/img.png")
+        elif path == "/redirect-private":
+            self.redirect(h, "http://10.0.0.1/secret.png")
+        elif path == "/loop":
+            self.redirect(h, "/loop")
+        elif path == "/slow.png":
+            time.sleep(2.5)
+            self.send(h, 200, PNG, "image/png", head)
+        elif path == "/error":
+            self.send(h, 500, b"oops", "text/plain", head)
+        elif path == "/huge.jpg":
+            h.send_response(200)
+            h.send_header("Content-Type", "image/jpeg")
+            h.send_header("Content-Length", str(50 * 1024 * 1024))
+            h.end_headers()
+            if not head:
+                with contextlib.suppress(OSError):
+                    h.wfile.write(JPEG)  # a start only: the client must stop reading
+        elif path == "/notimage.jpg":
+            self.send(h, 200, b"<html>not an image</html>", "image/jpeg", head)
+        else:
+            self.send(h, 404, b"missing", "text/plain", head)
+
+    @staticmethod
+    def send(h: BaseHTTPRequestHandler, status: int, body: bytes, kind: str, head: bool) -> None:
+        h.send_response(status)
+        h.send_header("Content-Type", kind)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if not head:
+            h.wfile.write(body)
+
+    @staticmethod
+    def ranged(h: BaseHTTPRequestHandler, body: bytes, kind: str) -> None:
+        spec = h.headers.get("Range", "")
+        if spec.startswith("bytes=0-"):
+            end = min(int(spec.split("-")[1]), len(body) - 1)
+            part = body[: end + 1]
+            h.send_response(206)
+            h.send_header("Content-Range", f"bytes 0-{end}/{len(body)}")
+        else:
+            part = body
+            h.send_response(200)
+        h.send_header("Content-Type", kind)
+        h.send_header("Content-Length", str(len(part)))
+        h.end_headers()
+        h.wfile.write(part)
+
+    @staticmethod
+    def redirect(h: BaseHTTPRequestHandler, where: str) -> None:
+        h.send_response(302)
+        h.send_header("Location", where)
+        h.send_header("Content-Length", "0")
+        h.end_headers()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.close()
+
+
+@contextlib.contextmanager
+def prober(**settings: object) -> Iterator[Prober]:
+    values: dict[str, object] = {
+        "allow": ("127.0.0.1",),
+        "timeout": 1.0,
+        "budget": 20.0,
+        "retries": 1,
+    }
+    cfg = ThumbnailsConfig(**{**values, **settings})  # type: ignore[arg-type]
+    with make_client("https://site.example/", cfg.timeout) as client:
+        yield Prober(cfg, client, Guard(cfg.allow))
+
+
+def probe(server: Server, path: str, **settings: object) -> tuple[int, str, str | None]:
+    with prober(**settings) as p:
+        result = p.probe_all([server.base + path])[server.base + path]
+    return result.length, result.type, result.error
+
+
+# ------------------------------------------------------------------ probing
+
+
+def test_head_gives_length_and_type_with_a_clear_user_agent(server: Server) -> None:
+    assert probe(server, "/img.png") == (1234, "image/png", None)
+    assert [r[0] for r in server.requests] == ["HEAD"]
+    assert (
+        server.requests[0][2]["User-Agent"]
+        == user_agent("https://site.example/")
+        == f"refeed/{refeed.__version__} (+https://site.example/)"
+    )
+
+
+def test_refused_head_falls_back_to_a_ranged_get(server: Server) -> None:
+    assert probe(server, "/nohead.jpg") == (5000, "image/jpeg", None)
+    assert [(m, h.get("Range")) for m, _, h in server.requests] == [
+        ("HEAD", None),
+        ("GET", "bytes=0-31"),
+    ]
+
+
+def test_missing_length_falls_back_to_a_ranged_get(server: Server) -> None:
+    assert probe(server, "/nolength.gif") == (100, "image/gif", None)
+
+
+def test_wrong_content_type_is_corrected_from_the_magic_bytes(server: Server) -> None:
+    assert probe(server, "/wrongtype?x=1.jpg") == (1234, "image/png", None)
+
+
+def test_redirects_are_followed_within_bounds(server: Server) -> None:
+    assert probe(server, "/redirect") == (1234, "image/png", None)
+    length, _, error = probe(server, "/loop", max_redirects=3)
+    assert length == 0 and error is not None and "more than 3 redirects" in error
+
+
+def test_a_redirect_to_a_private_address_is_refused_without_contacting_it(server: Server) -> None:
+    _, _, error = probe(server, "/redirect-private")
+    assert error is not None and "10.0.0.1" in error and "not a public address" in error
+    assert all(path != "/secret.png" for _, path, _ in server.requests)
+
+
+def test_a_slow_host_times_out_within_bounds(server: Server) -> None:
+    started = time.monotonic()
+    length, kind, error = probe(server, "/slow.png", retries=0)
+    assert time.monotonic() - started < 2.4
+    assert (length, kind) == (0, "image/png") and error == "timed out"
+
+
+@pytest.mark.parametrize(("path", "status"), [("/missing.png", "HTTP 404"), ("/error", "HTTP 500")])
+def test_http_errors_fail_and_5xx_is_retried(server: Server, path: str, status: str) -> None:
+    length, _, error = probe(server, path, retries=2)
+    assert length == 0 and error == status
+    heads = [p for m, p, _ in server.requests if m == "HEAD"]
+    assert len(heads) == (3 if status == "HTTP 500" else 1)
+
+
+def test_the_budget_bounds_a_whole_build(server: Server) -> None:
+    urls = [f"{server.base}/slow.png?{n}" for n in range(4)]
+    started = time.monotonic()
+    with prober(budget=1.5, concurrency=1, retries=0) as p:
+        results = p.probe_all(urls)
+    assert time.monotonic() - started < 6
+    assert len(results) < len(urls)  # the rest were left for the next build
+
+
+def test_mirror_refuses_huge_and_non_image_bodies(server: Server) -> None:
+    urls = [server.base + "/huge.jpg", server.base + "/notimage.jpg", server.base + "/img.png"]
+    with prober(mirror_max_bytes=1024 * 1024) as p:
+        results = p.probe_all(urls, mirror=True)
+    assert "over thumbnails.mirror_max_size" in (results[server.base + "/huge.jpg"].error or "")
+    assert "not an image" in (results[server.base + "/notimage.jpg"].error or "")
+    assert results[server.base + "/img.png"].body == PNG
+
+
+# ------------------------------------------------------------------ the guard
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.9",
+        "192.168.1.1",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "224.0.0.1",
+        "0.0.0.0",
+        "100.64.0.1",
+        "fd00::1",
+    ],
+)
+def test_the_guard_refuses_non_public_addresses(address: str) -> None:
+    guard = Guard((), resolver=lambda host: [address])
+    with pytest.raises(FetchError, match="not a public address"):
+        guard.check("http://images.example/a.png")
+
+
+def test_the_guard_allows_public_addresses_and_configured_exceptions() -> None:
+    Guard((), resolver=lambda host: ["93.184.216.34"]).check("https://images.example/a.png")
+    Guard(("10.0.0.0/8",), resolver=lambda host: ["10.9.9.9"]).check(
+        "https://internal.example/a.png"
+    )
+    Guard(("internal.example",), resolver=lambda host: ["10.9.9.9"]).check(
+        "https://internal.example/a.png"
+    )
+    Guard(("127.0.0.1",)).check("http://127.0.0.1:8080/a.png")
+    with pytest.raises(FetchError, match="only http and https"):
+        Guard(()).check("ftp://files.example/a.png")
+
+
+# ------------------------------------------------------------------ in builds
+
+
+def site(
+    make_site: SiteFactory, server: Server, paths: list[str], **thumbnails: object
+) -> refeed.Config:
+    files = {
+        f"a{n}.md": article(f"Item {n}", categories=["Pics"], thumbnail=server.base + path)
+        for n, path in enumerate(paths)
+    }
+    settings = {"offline": False, "allow": ["127.0.0.1"], "timeout": 1, "retries": 0, **thumbnails}
+    return make_site(files, thumbnails=settings)
+
+
+def enclosures(cfg: refeed.Config) -> dict[str, tuple[str, str, str]]:
+    root = etree.fromstring((cfg.output.dir / "rss.xml").read_bytes())
+    return {
+        item.findtext("title") or "": (
+            e.get("url") or "",
+            e.get("length") or "",
+            e.get("type") or "",
+        )
+        for item in root.iter("item")
+        if (e := item.find("enclosure")) is not None
+    }
+
+
+def test_builds_publish_real_lengths_and_cache_them(make_site: SiteFactory, server: Server) -> None:
+    cfg = site(make_site, server, ["/img.png", "/nohead.jpg", "/missing.png"])
+    refeed.build(cfg, now=NOW)
+    got = enclosures(cfg)
+    assert got["Item 0"][1:] == ("1234", "image/png") and got["Item 1"][1:] == (
+        "5000",
+        "image/jpeg",
+    )
+    assert got["Item 2"][1:] == ("0", "image/png")  # failed: guessed, published all the same
+    for path in feed_files(cfg.output.dir):
+        check_feed(path.read_bytes())
+    served = len(server.requests)
+    (cfg.articles.dir / "new.md").write_text(
+        article("Text only", categories=["Pics"]), encoding="utf-8"
+    )
+    refeed.build(cfg, now=NOW + timedelta(hours=1))
+    assert len(server.requests) == served  # cached, failures included
+    refeed.build(cfg, now=NOW + timedelta(days=8))  # past the TTL: probed again
+    assert len(server.requests) > served
+
+
+def test_offline_builds_make_no_requests(make_site: SiteFactory, server: Server) -> None:
+    cfg = site(make_site, server, ["/img.png"])
+    refeed.build(cfg, now=NOW, offline=True)
+    assert server.requests == [] and enclosures(cfg)["Item 0"][1] == "0"
+
+
+def test_mirror_mode_serves_thumbnails_from_the_feeds_folder(
+    make_site: SiteFactory, server: Server
+) -> None:
+    cfg = site(make_site, server, ["/img.png"], mode="mirror")
+    refeed.build(cfg, now=NOW)
+    url, length, kind = enclosures(cfg)["Item 0"]
+    media = sorted((cfg.output.dir / "media").iterdir())
+    assert [p.read_bytes() for p in media] == [PNG] and media[0].suffix == ".png"
+    assert url == f"https://example.org/feeds/media/{media[0].name}" and (length, kind) == (
+        "1234",
+        "image/png",
+    )
+    (cfg.articles.dir / "a0.md").unlink()
+    report = refeed.build(cfg, now=NOW, prune=True)
+    assert f"media/{media[0].name}" in report.pruned and not media[0].exists()
+
+
+def test_websub_hub_is_linked_and_told_once_per_changed_feed(
+    make_site: SiteFactory, server: Server
+) -> None:
+    cfg = site(make_site, server, ["/img.png"])
+    cfg = make_site({}, websub={"hub": server.base + "/hub"})
+    report = refeed.build(cfg, now=NOW)
+    told = sorted(url for post in server.hub_posts for url in post["hub.url"])
+    assert all(post["hub.mode"] == ["publish"] for post in server.hub_posts)
+    assert told == sorted(f"https://example.org/feeds/{rel}" for rel in report.written)
+    assert len(told) == len(set(told))
+    for fmt in ("atom", "rss"):
+        root = etree.fromstring((cfg.output.dir / f"{fmt}.xml").read_bytes())
+        hubs = [
+            e.get("href")
+            for e in root.iter("{http://www.w3.org/2005/Atom}link")
+            if e.get("rel") == "hub"
+        ]
+        assert hubs == [server.base + "/hub"]
+        check_feed((cfg.output.dir / f"{fmt}.xml").read_bytes())
+    posts = len(server.hub_posts)
+    refeed.build(cfg, now=NOW)
+    assert len(server.hub_posts) == posts  # nothing changed: nobody is told
+
+
+def test_a_dead_hub_never_fails_a_build(make_site: SiteFactory, tmp_path: Path) -> None:
+    cfg = make_site({"a.md": article("A")}, websub={"hub": "http://127.0.0.1:9/hub"})
+    report = refeed.build(cfg, now=NOW)
+    assert report.failed == [] and report.written
+
+
+def test_client_never_follows_redirects_itself() -> None:
+    with make_client("https://s.example/", 1.0) as client:
+        assert isinstance(client, httpx.Client) and client.follow_redirects is False
