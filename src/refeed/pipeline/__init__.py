@@ -1,0 +1,140 @@
+"""The one place that composes the stages: scan → load → plan → clean → assemble → render → write.
+
+Builds are incremental: the state store remembers each file's stat and parse, cleaned bodies,
+and the fingerprint each feed was rendered from, so an unchanged article is not read again and
+an unchanged feed is not rendered again. A bad article is skipped with one log line and never
+costs another article its place; a feed that fails to render or write keeps its previous file.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from functools import partial
+
+from .. import assemble, load, state, thumbs
+from ..config import Config
+from ..errors import ArticleError
+from ..models import Entry, Problem, RunReport
+from .entries import enclosures, make_entries
+from .loading import compare, load_articles, parse, report_unchanged
+from .publishing import announce, handle_orphans, prune_media, publish
+from .run import Progress, Run, fingerprint, log, rules, scan_articles
+
+__all__ = ["build", "check"]
+
+
+def check(cfg: Config) -> list[Problem]:
+    """Every problem with the config and the articles, without writing anything."""
+    rules(cfg)
+    problems: list[Problem] = []
+    sources, not_followed = scan_articles(cfg)
+    for problem in not_followed:
+        log.warning("%s", problem)
+    for source in sources:
+        try:
+            parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
+        except ArticleError as exc:
+            problems.append(Problem(source.rel, exc.reason))
+            log.warning("%s", problems[-1])
+    return [*not_followed, *problems]
+
+
+def build(
+    cfg: Config,
+    *,
+    now: datetime | None = None,
+    prune: bool = False,
+    lookup: thumbs.ThumbLookup | None = None,
+    offline: bool = False,
+    progress: Progress | None = None,
+    settle: float = 0.0,
+    repeat_known: bool = True,
+    full: bool = False,
+) -> RunReport:
+    """Bring the output directory up to date with the articles and report what happened.
+
+    ``settle``: files modified less than that many seconds ago wait for a later build.
+    ``repeat_known``: log again the articles that failed before and have not changed since.
+    ``full``: forget what the store knows and re-read and re-render everything (files whose
+    bytes come out the same are still left untouched).
+    ``lookup``: enclosure facts from this function instead of the cached prober.
+    ``offline``: no network: thumbnails come from the cache or are guessed from their URL.
+    """
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    wait = cfg.state is None or cfg.state.lock == "wait"
+    with state.open_state(cfg.state_dir, wait=wait) as store:
+        run = Run(cfg, store, now)
+        try:
+            if full:
+                store.forget_everything()
+            config_key = fingerprint(cfg)
+            run.changed = store.meta("config") != config_key
+            if run.changed:
+                rules(cfg)  # a new config's selectors are checked before anything is read
+            store.set_meta("config", config_key)
+            found = compare(run, settle)
+            if run.changed or prune or not _outputs_intact(run):
+                load_articles(run, found, progress, repeat_known)
+                _produce(run, lookup, prune, offline or cfg.thumbnails.offline)
+            else:
+                report_unchanged(run, found, repeat_known)
+            if run.report.failed:
+                store.set_meta("config", "")  # the next build must retry what could not be written
+        finally:
+            run.report.seconds = time.perf_counter() - started
+            store.write_status(_status(run))
+    return run.report
+
+
+def _outputs_intact(run: Run) -> bool:
+    files = run.store.feed_fingerprints()
+    return bool(files) and all((run.cfg.output.dir / rel).is_file() for rel in files)
+
+
+def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: bool) -> None:
+    entries: dict[str, Entry] = {}
+    keys: dict[str, str] = {}
+    articles = run.articles
+    while True:  # an article that fails to clean is dropped and the feeds re-planned without it
+        plans = assemble.plan_feeds(articles, run.cfg)
+        failed = make_entries(run, plans, entries, keys, partial(enclosures, run, lookup, offline))
+        if not failed:
+            break
+        articles = [a for a in articles if a.source not in failed]
+    run.store.keep_cleaned({keys[source] for source in entries})
+    newest = max(
+        (e.updated for e in entries.values()), key=lambda d: d.timestamp(), default=assemble.EPOCH
+    )
+    feeds = [
+        assemble.make_feed(p.spec, [entries[a.source] for a in p.members], run.cfg, newest)
+        for p in plans
+    ]
+    run.report.published = len(articles)
+    run.store.set_meta("published", str(len(articles)))
+    handle_orphans(run, feeds, prune, newest)
+    publish(run, feeds)
+    if prune:
+        prune_media(run)
+    announce(run, feeds)
+
+
+def _status(run: Run) -> dict[str, object]:
+    report = run.report
+    problems = report.failed or report.skipped
+    return {
+        "last_build": run.now.isoformat(timespec="seconds"),
+        "seconds": round(report.seconds, 3),
+        "articles": report.articles_read,
+        "published": report.published,
+        "skipped": len(report.skipped),
+        "held_back": len(report.held_back),
+        "pending": len(report.pending),
+        "feeds_written": len(report.written),
+        "feeds_unchanged": len(report.unchanged),
+        "failed": len(report.failed),
+        "last_error": str(problems[-1]) if problems else None,
+        "next_due": report.next_due.isoformat() if report.next_due else None,
+        "feed_files": sorted(set(report.written) | set(report.unchanged)),
+    }

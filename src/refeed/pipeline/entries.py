@@ -1,0 +1,209 @@
+"""Feed items for the articles that land in some feed: cleaned bodies (from the store, or
+cleaned on every core) and enclosure facts (remembered, probed or mirrored)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from .. import assemble, load, state, thumbs, write
+from ..config import Config
+from ..models import Article, BodyFormat, Entry, Problem, Thumbnail
+from .run import Run, fingerprint, guarded, log, parallel, rules
+
+
+@dataclass(frozen=True)
+class CleanJob:
+    """One body to clean; plain values only, so it can go to another process."""
+
+    key: str
+    source: str
+    path: str
+    body_format: BodyFormat
+    base: str
+    summary: str | None
+
+
+def make_entries(
+    run: Run,
+    plans: list[assemble.Plan],
+    entries: dict[str, Entry],
+    keys: dict[str, str],
+    enclosures: Callable[[list[str]], dict[str, Thumbnail]],
+) -> set[str]:
+    """Entries for the articles that appear in some feed (only those: feeds are capped).
+
+    Cleaned bodies come from the store when the article and the cleaning rules are unchanged;
+    the rest are cleaned, on every core when there are enough of them to pay for the processes.
+    """
+    cfg = run.cfg
+    members = {a.source: a for plan in plans for a in plan.members if a.source not in entries}
+    jobs: list[CleanJob] = []
+    links = {source: assemble.article_link(article, cfg) for source, article in members.items()}
+    bases = {source: cfg.articles.base_url or links[source] for source in members}
+    for source in members:
+        keys[source] = fingerprint(
+            run.digests[source], bases[source], cfg.clean.remove, cfg.clean.summary_length
+        )
+    cached = run.store.cleaned_many([keys[source] for source in members])
+    for source, article in members.items():
+        if keys[source] not in cached:
+            path = str(cfg.articles.dir / source)
+            jobs.append(
+                CleanJob(
+                    keys[source], source, path, article.body_format, bases[source], article.summary
+                )
+            )
+    cleaned = clean_all(jobs, cfg) if jobs else {}
+    thumbnail_urls = {
+        source: thumbnail_url(article, links[source]) for source, article in members.items()
+    }
+    facts = enclosures(sorted({url for url in thumbnail_urls.values() if url}))
+    failed: set[str] = set()
+    for source, article in members.items():
+        outcome = cached.get(keys[source]) or cleaned[keys[source]]
+        if isinstance(outcome, str):
+            failed.add(source)
+            run.report.skipped.append(Problem(source, outcome))
+            log.warning("%s", run.report.skipped[-1])
+            continue
+        if keys[source] in cleaned:
+            run.store.put_cleaned(keys[source], *outcome)
+        url = thumbnail_urls[source]
+        thumbnail = facts.get(url) if url else None
+        entries[source] = assemble.make_entry(article, cfg, *outcome, thumbnail, links[source])
+        # What the entry is made of, cheaper to fingerprint than the entry and its whole body.
+        run.entry_keys[entries[source].id] = fingerprint(
+            keys[source], article, thumbnail, links[source]
+        )
+    return failed
+
+
+def thumbnail_url(article: Article, link: str) -> str | None:
+    url = assemble.thumbnail_url(article, link)
+    if url is None and article.thumbnail:
+        log.warning(
+            "%s: thumbnail dropped: not an http(s) URL, got %r", article.source, article.thumbnail
+        )
+    return url
+
+
+def enclosures(
+    run: Run, lookup: thumbs.ThumbLookup | None, offline: bool, urls: list[str]
+) -> dict[str, Thumbnail]:
+    """Enclosure facts per thumbnail URL: remembered while fresh, else probed (or mirrored).
+
+    A probe that fails leaves the item with length 0 and a guessed type, and one warning; a
+    failure is remembered for ``thumbnails.failure_ttl`` so a dead host costs one attempt.
+    """
+    cfg, store = run.cfg.thumbnails, run.store
+    if lookup is not None:
+        return {url: lookup(url) for url in urls}
+    if cfg.mode == "off":
+        return {url: thumbs.guess(url) for url in urls}
+    now = run.now.timestamp()
+    known = store.thumbs(urls, cfg.mode)
+    fresh = {
+        u: f
+        for u, f in known.items()
+        if f.checked + (cfg.ttl if f.ok else cfg.failure_ttl) > now and media_present(run, f)
+    }
+    todo = [url for url in urls if url not in fresh]
+    if todo and not offline:
+        for url, fact in probe(run, todo).items():
+            store.put_thumb(url, cfg.mode, fact)
+            fresh[url] = fact
+            if not fact.ok:
+                log.warning(
+                    "thumbnail %s: %s; published with length 0 and a guessed type", url, fact.error
+                )
+    expiries = [f.checked + (cfg.ttl if f.ok else cfg.failure_ttl) for f in fresh.values()]
+    store.set_meta("thumbs_due", str(min(expiries)) if expiries else "")
+    result = {}
+    for url in urls:
+        remembered = fresh.get(url) or known.get(url)  # a stale fact beats a guess when offline
+        if remembered is not None and remembered.ok:
+            public = join_media(run.cfg, remembered.media) if remembered.media else url
+            result[url] = Thumbnail(public, remembered.length, remembered.type)
+        else:
+            result[url] = thumbs.guess(url)
+    if cfg.mode == "mirror":
+        run.media = {f.media for f in fresh.values() if f.ok and f.media}
+    return result
+
+
+def media_present(run: Run, fact: state.ThumbFact) -> bool:
+    return not fact.media or (run.cfg.output.dir / fact.media).is_file()
+
+
+def join_media(cfg: Config, rel: str) -> str:
+    from ..urls import join_path
+
+    return join_path(cfg.site.feeds_url, rel)
+
+
+def probe(run: Run, urls: list[str]) -> dict[str, state.ThumbFact]:
+    from .. import net  # httpx loads only when something is to be fetched
+
+    cfg = run.cfg.thumbnails
+    mirror = cfg.mode == "mirror"
+    checked = run.now.timestamp()
+    with net.make_client(run.cfg.site.url, cfg.timeout) as client:
+        prober = net.Prober(cfg, client, net.Guard(cfg.allow))
+        probes = prober.probe_all(urls, mirror=mirror)
+    facts = {}
+    for url in urls:
+        probe = probes.get(url)
+        if probe is None:  # the time budget ran out first: not remembered, tried next build
+            continue
+        media = None
+        if mirror and probe.body is not None and probe.error is None:
+            media = f"media/{hashlib.sha256(probe.body).hexdigest()}{thumbs.EXTENSIONS.get(probe.type, '')}"
+            if (
+                guarded(
+                    run.report,
+                    partial(write.write_if_changed, run.cfg.output.dir, media, probe.body),
+                )
+                is None
+            ):
+                continue
+        facts[url] = state.ThumbFact(
+            probe.length, probe.type, media, probe.error is None, checked, probe.error
+        )
+    return facts
+
+
+def clean_all(jobs: list[CleanJob], cfg: Config) -> dict[str, tuple[str, str] | str]:
+    rules(cfg)  # refuse a bad selector here, once, rather than in every job
+    work = partial(clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
+                   selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length)  # fmt: skip
+    return dict(zip((job.key for job in jobs), parallel(work, jobs), strict=True))
+
+
+def clean_one(
+    job: CleanJob,
+    encodings: tuple[str, ...],
+    max_bytes: int,
+    selectors: tuple[str, ...],
+    summary_length: int,
+) -> tuple[str, str] | str:
+    """(content, summary) for one body, or why it could not be cleaned; never raises."""
+    from .. import clean
+
+    try:
+        source = load.SourceFile(job.source, Path(job.path))
+        text = load.decode(load.read_bytes(source, max_bytes), job.source, encodings)
+        body = load.split_frontmatter(text, job.source)[1]
+        content = clean.clean_html(
+            clean.to_html(body, job.body_format), job.base, clean.compile_rules(selectors)
+        )
+        if job.summary:
+            summary = clean.plain_text(job.summary) if "<" in job.summary else job.summary
+        else:
+            summary = clean.summarize(clean.plain_text(content), summary_length)
+    except Exception as exc:  # one bad body must not cost the others
+        return f"cannot clean body: {type(exc).__name__}: {exc}"
+    return content, summary

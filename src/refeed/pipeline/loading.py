@@ -1,0 +1,204 @@
+"""The article directory against the state store: what changed, and every article, decoded
+from the store when its file is unchanged and parsed anew (on every core) when it is not."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
+
+from .. import assemble, load, state
+from ..config import Config
+from ..errors import ArticleError
+from ..models import Article, Problem
+from .run import Progress, Run, fingerprint, log, parallel, scan_articles
+
+
+@dataclass
+class Scan:
+    """The article directory compared with the store, before anything is read."""
+
+    unchanged: list[tuple[load.SourceFile, state.Stored]] = field(default_factory=list)
+    modified: list[tuple[load.SourceFile, state.Stored | None]] = field(default_factory=list)
+    gone: set[str] = field(default_factory=set)
+
+
+def compare(run: Run, settle: float) -> Scan:
+    """Which files are new, modified or gone; nothing is read or decoded yet."""
+    cfg, store, report = run.cfg, run.store, run.report
+    parse_key = fingerprint(cfg.articles, cfg.categories.hierarchical)
+    if store.meta("parse") != parse_key:
+        store.clear_articles()  # settings that change how files parse: everything is re-read
+        store.set_meta("parse", parse_key)
+        run.changed = True
+    sources, report.not_followed = scan_articles(cfg)
+    for problem in report.not_followed:
+        log.warning("%s", problem)
+    report.articles_read = len(sources)
+    known = store.articles()
+    found = Scan(gone=set(known) - {s.rel for s in sources})
+    store.forget_articles(sorted(found.gone))
+    settled_before = time.time_ns() - int(settle * 1e9)
+    for source in sources:
+        stored = known.get(source.rel)
+        if stored is not None and (stored.size, stored.mtime_ns) == (source.size, source.mtime_ns):
+            found.unchanged.append((source, stored))
+        elif settle and source.mtime_ns > settled_before:
+            report.pending.append(source.rel)  # still being written: the last good version stays
+            if stored is not None and stored.parsed:
+                found.unchanged.append((source, stored))
+        else:
+            found.modified.append((source, stored))
+    thumbs_due = store.meta("thumbs_due")
+    run.changed |= bool(thumbs_due) and float(thumbs_due or 0) <= run.now.timestamp()
+    due = store.meta("next_due")
+    run.changed |= bool(found.gone or found.modified) or (
+        bool(due) and datetime.fromisoformat(due or "") <= run.now
+    )
+    return found
+
+
+def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
+    """Nothing to do: the report comes from the store alone (no article is decoded)."""
+    report, store = run.report, run.store
+    for source, stored in found.unchanged:
+        if stored.error is not None:
+            report.skipped.append(Problem(source.rel, stored.error))
+            if repeat_known:
+                log.warning("%s", report.skipped[-1])
+    report.held_back = [Problem(*item) for item in json.loads(store.meta("held") or "[]")]
+    report.next_due = (
+        datetime.fromisoformat(store.meta("next_due") or "") if store.meta("next_due") else None
+    )
+    report.published = int(store.meta("published") or 0)
+    report.unchanged = sorted(store.feed_fingerprints())
+
+
+def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known: bool) -> None:
+    """Every article: decoded from the store when its file is unchanged, parsed anew otherwise."""
+    report, store = run.report, run.store
+    loaded: list[Article] = []
+    total = len(found.unchanged) + len(found.modified)
+    known = store.all_articles() if found.unchanged else {}
+    for index, (source, stored) in enumerate(found.unchanged):
+        if progress is not None:
+            progress(index, total)
+        run.digests[source.rel] = stored.hash
+        article = known.get(source.rel)
+        if article is not None:
+            loaded.append(article)
+        elif stored.error is not None:
+            report.skipped.append(Problem(source.rel, stored.error))
+            if repeat_known:
+                log.warning("%s", report.skipped[-1])
+    parsed = parallel(partial(read_one, cfg=run.cfg), [source for source, _ in found.modified])
+    for index, ((source, maybe_stored), outcome) in enumerate(
+        zip(found.modified, parsed, strict=True)
+    ):
+        if progress is not None:
+            progress(len(found.unchanged) + index, total)
+        try:
+            loaded.append(load_modified(run, source, maybe_stored, outcome, found.gone))
+        except ArticleError as exc:
+            log.warning("%s", exc)
+            report.skipped.append(Problem(source.rel, exc.reason))
+    held = []
+    for article in sorted(loaded, key=lambda a: a.source):
+        if run.cfg.articles.future == "hold" and article.published > run.now:
+            held.append(
+                Problem(
+                    article.source,
+                    f"held back: dated {article.published.isoformat()}, in the future",
+                )
+            )
+            log.info("%s", held[-1])
+            report.next_due = min(filter(None, (report.next_due, article.published)))
+        else:
+            run.articles.append(article)
+    report.held_back = held
+    report.skipped.sort(key=lambda p: p.path)
+    drop_duplicate_ids(run)
+    store.set_meta("held", json.dumps([[p.path, p.reason] for p in held], ensure_ascii=False))
+    store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
+
+
+Read = tuple[str | None, Article | None, str | None]  # (content hash, article, why it failed)
+
+
+def read_one(source: load.SourceFile, cfg: Config) -> Read:
+    """Read and parse one file (in a worker process when there are many); never raises."""
+    try:
+        data = load.read_bytes(source, cfg.articles.max_bytes)
+    except ArticleError as exc:
+        return None, None, exc.reason
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    try:
+        article = parse(source, data, cfg)
+    except ArticleError as exc:
+        return digest, None, exc.reason
+    return digest, dataclasses.replace(article, body=""), None  # bodies are re-read when cleaned
+
+
+def load_modified(
+    run: Run, source: load.SourceFile, stored: state.Stored | None, outcome: Read, gone: set[str]
+) -> Article:
+    digest, article, error = outcome
+    if digest is None:  # unreadable: not remembered, so it is tried again next time
+        raise ArticleError(source.rel, error or "cannot read file")
+    run.digests[source.rel] = digest
+    if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:
+        run.store.touch_article(source.rel, source.size, source.mtime_ns)  # same bytes, new stat
+        unchanged = stored.article(source.rel)
+        assert unchanged is not None  # stored.parsed is set
+        return unchanged
+    if article is None:
+        run.store.put_article(source.rel, source.size, source.mtime_ns, digest, None, error)
+        raise ArticleError(source.rel, error or "cannot parse")
+    article = with_identity(run, article, digest, gone)
+    run.store.put_article(source.rel, source.size, source.mtime_ns, digest, article, None)
+    return article
+
+
+def drop_duplicate_ids(run: Run) -> None:
+    """Readers deduplicate on ids: of two articles claiming one id, the second is skipped."""
+    owners: dict[str, str] = {}
+    kept = []
+    for article in run.articles:
+        identity = assemble.article_id(article, run.cfg)
+        if identity in owners:
+            problem = Problem(
+                article.source, f"id {identity!r} is already used by {owners[identity]}"
+            )
+            log.warning("%s", problem)
+            run.report.skipped.append(problem)
+        else:
+            owners[identity] = article.source
+            kept.append(article)
+    run.articles = kept
+
+
+def parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:
+    try:
+        text = load.decode(data, source.rel, cfg.articles.encodings)
+        mtime = source.path.stat().st_mtime if cfg.articles.missing_date == "mtime" else None
+        flat = not cfg.categories.hierarchical
+        return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
+    except ArticleError:
+        raise
+    except Exception as exc:  # a bug or a library edge case must not cost the other articles
+        raise ArticleError(source.rel, f"unexpected error: {type(exc).__name__}: {exc}") from None
+
+
+def with_identity(run: Run, article: Article, digest: str, gone: set[str]) -> Article:
+    """Pin the id the article was first published with (unless its frontmatter names one)."""
+    if article.id:
+        return article
+    identity = run.store.identity(article.source, digest, gone)
+    if identity is None:
+        identity = assemble.article_id(article, run.cfg)
+    run.store.remember_identity(article.source, digest, identity)
+    return dataclasses.replace(article, id=identity)

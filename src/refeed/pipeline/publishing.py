@@ -1,0 +1,102 @@
+"""Feed files out: render what changed, write it atomically, keep or prune orphans, tell the
+WebSub hub."""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+from datetime import datetime
+from functools import partial
+
+from .. import assemble, write
+from ..models import Feed, Problem
+from .run import Run, fingerprint, guarded, log
+
+
+def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -> None:
+    """Feeds on disk whose category or tag has no articles now: kept empty, or removed (prune).
+
+    Only refeed's own folders are looked at, so other files in the output directory are safe.
+    """
+    root = run.cfg.output.dir
+    planned = {feed.spec.file(fmt) for feed in feeds for fmt in run.cfg.output.formats}
+    ours = (assemble.CATEGORY_ROOT + "/", assemble.TAG_ROOT + "/")
+    orphans = sorted(rel for rel in write.existing_feeds(root) - planned if rel.startswith(ours))
+    if prune:
+        for rel in orphans:
+            if guarded(run.report, partial(write.remove, root, rel)):
+                run.report.pruned.append(rel)
+                run.store.set_feed_fingerprint(rel, None)
+        return
+    planned_dirs = {feed.spec.dir for feed in feeds}
+    for folder in sorted({posixpath.dirname(rel) for rel in orphans} - planned_dirs):
+        title = next(
+            (
+                t
+                for rel in orphans
+                if posixpath.dirname(rel) == folder and (t := write.read_title(root, rel))
+            ),
+            None,
+        )
+        feeds.append(assemble.make_feed(assemble.orphan_spec(folder, title), [], run.cfg, newest))
+
+
+def publish(run: Run, feeds: list[Feed]) -> None:
+    """Render and write each feed file whose inputs changed (or whose file is missing)."""
+    from .. import render  # feedgen loads only when a feed is rendered
+
+    root, report = run.cfg.output.dir, run.report
+    previous = run.store.feed_fingerprints()
+    for feed in feeds:
+        head = dataclasses.replace(feed, entries=())
+        key = fingerprint(head, [run.entry_keys[e.id] for e in feed.entries])
+        for fmt in run.cfg.output.formats:
+            rel = feed.spec.file(fmt)
+            if previous.get(rel) == key and (root / rel).is_file():
+                report.unchanged.append(rel)
+                continue
+            try:
+                data = render.render(feed, fmt)
+            except Exception as exc:
+                report.failed.append(Problem(rel, f"cannot render: {type(exc).__name__}: {exc}"))
+                log.error("%s", report.failed[-1])
+                continue
+            changed = guarded(report, partial(write.write_if_changed, root, rel, data))
+            if changed is None:
+                continue
+            (report.written if changed else report.unchanged).append(rel)
+            run.store.set_feed_fingerprint(rel, key)
+
+
+def prune_media(run: Run) -> None:
+    """Mirrored thumbnails no feed uses any more (only with --prune, like empty feeds)."""
+    folder = run.cfg.output.dir / "media"
+    if not folder.is_dir():
+        return
+    for path in sorted(folder.iterdir()):
+        rel = f"media/{path.name}"
+        if (
+            rel not in run.media
+            and path.is_file()
+            and guarded(run.report, partial(write.remove, run.cfg.output.dir, rel))
+        ):
+            run.report.pruned.append(rel)
+
+
+def announce(run: Run, feeds: list[Feed]) -> None:
+    """WebSub: tell the hub which feeds changed, once each; a hub that is down costs nothing."""
+    hub = run.cfg.websub.hub
+    if not hub or not run.report.written:
+        return
+    from .. import net
+
+    written = set(run.report.written)
+    urls = [
+        url
+        for feed in feeds
+        for fmt, url in feed.self_urls.items()
+        if feed.spec.file(fmt) in written
+    ]
+    with net.make_client(run.cfg.site.url, run.cfg.thumbnails.timeout) as client:
+        for failure in net.ping_hub(client, hub, urls):
+            log.warning("WebSub hub %s not told: %s", hub, failure)

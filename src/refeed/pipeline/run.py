@@ -1,0 +1,90 @@
+"""What every part of a build shares: the working set, fingerprints, the worker pool, and the
+guard that turns a failed write into a reported problem."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeVar
+
+from .. import load, state
+from ..__about__ import __version__
+from ..config import Config
+from ..errors import ConfigError, WriteError
+from ..models import Article, Problem, RunReport
+
+if TYPE_CHECKING:
+    from .. import clean
+
+log = logging.getLogger("refeed")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Run:
+    """One build's working set."""
+
+    cfg: Config
+    store: state.State
+    now: datetime
+    report: RunReport = field(default_factory=RunReport)
+    articles: list[Article] = field(default_factory=list)
+    digests: dict[str, str] = field(default_factory=dict)
+    entry_keys: dict[str, str] = field(default_factory=dict)  # entry id -> fingerprint
+    media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
+    changed: bool = False
+
+
+def rules(cfg: Config) -> clean.Rules:
+    from .. import clean  # bleach, lxml and cssselect load only when there is cleaning to do
+
+    try:
+        return clean.compile_rules(cfg.clean.remove)
+    except ValueError as exc:
+        raise ConfigError(cfg.source, [str(exc)]) from None
+
+
+def scan_articles(cfg: Config) -> tuple[list[load.SourceFile], list[Problem]]:
+    if not cfg.articles.dir.is_dir():
+        raise ConfigError(
+            cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
+        )
+    return load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+
+
+def fingerprint(*parts: object) -> str:
+    text = repr((__version__, *parts)).encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+POOL_MIN_JOBS = 200  # below this, starting worker processes costs more than it saves
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
+    """``[work(item) for item in items]``, on every core when there are enough items."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(items) < POOL_MIN_JOBS or workers < 2:
+        return [work(item) for item in items]
+    # fork is cheapest, but not safe once threads exist (refeed watch runs a scheduler).
+    forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if forkable else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        return list(pool.map(work, items, chunksize=max(1, len(items) // (workers * 8))))
+
+
+def guarded(report: RunReport, action: Callable[[], bool]) -> bool | None:
+    try:
+        return action()
+    except WriteError as exc:
+        report.failed.append(Problem(exc.path, exc.reason))
+        log.error("%s", report.failed[-1])
+        return None
