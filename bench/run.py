@@ -34,6 +34,7 @@ clean:
   summary_length: {summary}
 output: {{dir: feeds, items_per_feed: 50}}
 state: {{dir: .refeed}}
+thumbnails: {{offline: true}}
 """
 
 
