@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench lint typecheck unit system-deps clean
+.PHONY: run test bench robustness lint typecheck unit system-deps clean
 
 run: $(RUN_STAMP)
 	$(BIN)/refeed build --config config.yaml -v
@@ -26,6 +26,10 @@ system-deps:
 # Whole-process timings of `refeed build` on generated corpora; see bench/README.md.
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/run.py --sizes 1000 10000 --runs 5
+
+# The hostile-input, crash and resource-limit suite alone, with its summary of figures.
+robustness: $(TEST_STAMP)
+	$(BIN)/pytest -m robustness
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench

@@ -55,6 +55,14 @@ def article(
 
 
 SiteFactory = Callable[..., Config]
+ROBUSTNESS: dict[str, str] = {}  # figures the robustness tests report; printed after the run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if ROBUSTNESS:
+        terminalreporter.section("robustness summary")
+        for what, figure in ROBUSTNESS.items():
+            terminalreporter.write_line(f"{what}: {figure}")
 
 
 @pytest.fixture

@@ -236,10 +236,12 @@ def _absolute_srcset(base_url: str, srcset: str) -> str:
 
 def _tidy_whitespace(root: etree._Element) -> None:
     """Runs of blank lines left by removed boilerplate become one newline (outside <pre>)."""
-    for element in root.iter():
-        if element.tag in _NO_WHITESPACE_COLLAPSE:
+    inside_pre = 0  # a counter, not an ancestor search: deep nesting must stay linear
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        verbatim = element.tag in _NO_WHITESPACE_COLLAPSE
+        if event == "end" or verbatim:
+            inside_pre += (1 if event == "start" else -1) if verbatim else 0
             continue
-        inside_pre = any(a.tag in _NO_WHITESPACE_COLLAPSE for a in element.iterancestors())
         if inside_pre:
             continue
         if element.text is not None and not element.text.strip() and "\n" in element.text:
@@ -316,7 +318,7 @@ class _Sanitizer(bleach.Cleaner):  # type: ignore[misc]
             strip=True,
             consume_entities=False,
             namespaceHTMLElements=False,
-            tree=getTreeBuilder("lxml"),
+            tree=_depth_limited(getTreeBuilder("lxml")),
         )
         self.walker = html5lib_shim.getTreeWalker("lxml")
 
@@ -351,6 +353,39 @@ class _Sanitizer(bleach.Cleaner):  # type: ignore[misc]
         if result.startswith("<div>") and result.endswith("</div>"):
             result = result[len("<div>") : -len("</div>")]
         return result
+
+
+MAX_DEPTH = 512  # as deep as browsers build; beyond it HTML5 tree building turns quadratic
+MAX_ELEMENTS = 50_000  # far above any article; bounds the work a hostile body can cause
+
+
+def _depth_limited(builder: type) -> type:
+    """The tree builder, refusing documents nested deeper than :data:`MAX_DEPTH` or holding
+    more than :data:`MAX_ELEMENTS` elements (misnested formatting tags multiply elements)."""
+
+    class Limited(builder):  # type: ignore[misc]
+        created = 0
+
+        def _count(self) -> None:
+            self.created += 1
+            if len(self.openElements) > MAX_DEPTH:
+                raise ValueError(f"HTML nested deeper than {MAX_DEPTH} levels")
+            if self.created > MAX_ELEMENTS:
+                raise ValueError(f"HTML with more than {MAX_ELEMENTS:,} elements")
+
+        def insertElementNormal(self, token: dict[str, Any]) -> Any:
+            self._count()
+            return super().insertElementNormal(token)
+
+        def insertElementTable(self, token: dict[str, Any]) -> Any:
+            self._count()
+            return super().insertElementTable(token)
+
+        def reset(self) -> None:
+            super().reset()
+            self.created = 0
+
+    return Limited
 
 
 def _append_text(root: etree._Element, text: str) -> None:

@@ -77,6 +77,23 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def sweep(root: Path) -> list[str]:
+    """Remove temporary files a killed build left behind (``.<name>.<random>.tmp``).
+
+    Only called under the state lock, so no other build can be writing one right now.
+    """
+    if not root.is_dir():
+        return []
+    removed = []
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(".") and name.endswith(".tmp") and name.count(".") >= 3:
+                with contextlib.suppress(OSError):
+                    (Path(folder) / name).unlink()
+                    removed.append((Path(folder) / name).relative_to(root).as_posix())
+    return removed
+
+
 def existing_feeds(root: Path) -> set[str]:
     """Relative paths of feed files already in ``root`` (by name: atom.xml / rss.xml)."""
     if not root.is_dir():

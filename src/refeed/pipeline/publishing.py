@@ -46,6 +46,8 @@ def publish(run: Run, feeds: list[Feed]) -> None:
     from .. import render  # feedgen loads only when a feed is rendered
 
     root, report = run.cfg.output.dir, run.report
+    for leftover in write.sweep(root):  # a build killed mid-write left it; ours, and unused
+        log.info("%s: removed a temporary file a killed build left", leftover)
     previous = run.store.feed_fingerprints()
     for feed in feeds:
         head = dataclasses.replace(feed, entries=())

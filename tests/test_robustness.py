@@ -1,0 +1,347 @@
+"""Hostile input, crashes and overlap never cost a subscriber a feed (`make robustness`).
+
+Each test adds its figures to ROBUSTNESS; the summary is printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bleach._vendor import html5lib  # the HTML5 parser, to read content as a browser would
+from lxml import etree
+
+import refeed
+from conftest import GOOD, NOW, ROBUSTNESS, SiteFactory, article
+from feedcheck import check_feed, feed_files
+from refeed.clean import clean_html, compile_rules
+from refeed.config import StateConfig
+
+pytestmark = pytest.mark.robustness
+VECTORS = [
+    line.replace("\\n", "\n")
+    for line in (Path(__file__).parent / "data" / "xss-vectors.txt")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line and not line.startswith("#")
+]
+EXECUTABLE_ELEMENTS = {
+    "script",
+    "style",
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "base",
+    "meta",
+    "link",
+    "form",
+    "input",
+    "button",
+    "textarea",
+    "select",
+    "svg",
+    "math",
+    "template",
+    "isindex",
+    "keygen",
+    "xml",
+    "plaintext",
+    "xmp",
+    "noembed",
+    "noframes",
+}
+URL_ATTRIBUTES = {
+    "href",
+    "src",
+    "srcset",
+    "poster",
+    "cite",
+    "action",
+    "formaction",
+    "background",
+    "dynsrc",
+    "lowsrc",
+    "data",
+    "xlink:href",
+}
+SAFE_SCHEME = re.compile(r"^(https?:|mailto:|data:image/(png|jpeg|gif|webp|avif|bmp);)")
+
+
+def dangers(html: str) -> list[str]:
+    """What in ``html`` a browser would execute or load as active content."""
+    found = []
+    tree = html5lib.HTMLParser(namespaceHTMLElements=False).parseFragment(html)
+    for element in tree.iter():
+        tag = element.tag if isinstance(element.tag, str) else ""
+        name = tag.split("}")[-1].lower()
+        if name in EXECUTABLE_ELEMENTS or tag.startswith("{"):
+            found.append(f"<{name}>")
+        for attr, value in element.attrib.items():
+            attr = attr.split("}")[-1].lower()
+            if attr.startswith("on") or attr in ("style", "srcdoc", "formaction"):
+                found.append(f"{attr}=")
+            if attr in URL_ATTRIBUTES:
+                for url in value.split(",") if attr == "srcset" else [value]:
+                    compact = re.sub(r"[\x00-\x20]+", "", url).lower()
+                    if compact and ":" in compact.split("/")[0] and not SAFE_SCHEME.match(compact):
+                        found.append(f"{attr}={url[:40]}")
+    return found
+
+
+def test_the_dangers_check_can_fail() -> None:
+    assert dangers('<a href=" jav&#x09;ascript:x">x</a>') and dangers("<svg><g/></svg>")
+    assert dangers("<img src=x onerror=y>") and not dangers('<img src="https://x/a.png" alt="">')
+
+
+def test_every_xss_vector_is_neutralised_by_the_cleaner() -> None:
+    rules = compile_rules(())
+    survivors = {
+        vector: found
+        for vector in VECTORS
+        if (found := dangers(clean_html(vector, "https://x.example/a/", rules)))
+    }
+    ROBUSTNESS["XSS vectors neutralised by the cleaner"] = (
+        f"{len(VECTORS) - len(survivors)}/{len(VECTORS)}"
+    )
+    assert survivors == {}
+
+
+def test_every_xss_vector_is_neutralised_through_the_whole_pipeline(make_site: SiteFactory) -> None:
+    files = {
+        f"x{n:03d}.html": article(vector[:120] or "empty", categories=["XSS"], body=vector)
+        for n, vector in enumerate(VECTORS)
+    }
+    cfg = make_site({"good.md": GOOD, **files}, output={"items_per_feed": 500})
+    report = refeed.build(cfg, now=NOW)
+    survivors = []
+    for path in feed_files(cfg.output.dir):
+        root = etree.fromstring(path.read_bytes())
+        for element in root.iter("{*}content", "{*}encoded", "description", "{*}summary"):
+            # Atom text constructs are plain text; everything else here is HTML a reader renders.
+            is_html = (
+                element.tag in ("description", "{http://purl.org/rss/1.0/modules/content/}encoded")
+                or element.get("type") == "html"
+            )
+            if is_html and element.text and (found := dangers(element.text)):
+                survivors.append((path.name, element.text[:80], found))
+        check_feed(path.read_bytes())
+    published = len(VECTORS) - len([p for p in report.skipped if p.path.startswith("x")])
+    ROBUSTNESS["XSS vectors through the pipeline (published, all neutralised)"] = (
+        f"{published}/{len(VECTORS)}"
+    )
+    assert survivors == []
+
+
+# ------------------------------------------------------------------ crashes
+
+
+def _site(root: Path, count: int) -> None:
+    (root / "articles").mkdir(parents=True, exist_ok=True)
+    for n in range(count):
+        _write_article(root, n, 0)
+    (root / "config.yaml").write_text(
+        "site: {title: Crash, url: 'https://c.example/', feeds_url: 'https://c.example/feeds/'}\n"
+        "articles: {dir: articles}\noutput: {dir: feeds, items_per_feed: 20}\nthumbnails: {offline: true}\n",
+        encoding="utf-8",
+    )
+
+
+def _write_article(root: Path, n: int, version: int) -> None:
+    body = f"<p>Article {n}, version {version}. " + "Words and more words. " * 60 + "</p>"
+    text = article(
+        f"Article {n} v{version}",
+        date=f"2021-{n % 12 + 1:02d}-{n % 28 + 1:02d}T10:00:00Z",
+        categories=[f"C{n % 7}", f"S{n % 3}"],
+        body=body,
+    )
+    (root / "articles" / f"a{n:03d}.md").write_text(text, encoding="utf-8")
+
+
+def test_sigkill_at_random_moments_never_leaves_a_broken_feed(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    _site(tmp_path, 250)
+    subprocess.run(
+        [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, check=True, timeout=120
+    )
+    killed = completed = 0
+    for run in range(50):
+        for n in rng.sample(range(250), 8):
+            _write_article(tmp_path, n, run + 1)
+        proc = subprocess.Popen([sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path)
+        time.sleep(rng.uniform(0.02, 0.6))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        else:
+            completed += 1
+        proc.wait(60)
+        for path in feed_files(tmp_path / "feeds"):  # every file is an old or a new complete one
+            check_feed(path.read_bytes())
+    subprocess.run(
+        [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, check=True, timeout=120
+    )
+    leftovers = list((tmp_path / "feeds").rglob("*.tmp"))
+    cfg = refeed.load_config(tmp_path / "config.yaml")
+    fresh = cfg.__class__(
+        **{
+            **cfg.__dict__,
+            "output": cfg.output.__class__(
+                tmp_path / "fresh", cfg.output.items_per_feed, cfg.output.formats
+            ),
+            "state": StateConfig(tmp_path / "fresh-state"),
+        }
+    )
+    refeed.build(fresh)
+    after = {
+        p.relative_to(tmp_path / "feeds"): p.read_bytes() for p in feed_files(tmp_path / "feeds")
+    }
+    clean_build = {
+        p.relative_to(tmp_path / "fresh"): p.read_bytes() for p in feed_files(tmp_path / "fresh")
+    }
+    ROBUSTNESS["SIGKILLed builds survived (killed mid-build / finished first)"] = (
+        f"{killed + completed}/50 ({killed}/{completed})"
+    )
+    assert leftovers == [] and killed >= 20
+    assert after == clean_build
+
+
+# ------------------------------------------------------------------ resource limits
+
+
+def test_a_thousand_broken_files_cost_time_in_proportion_and_never_the_good_ones(
+    make_site: SiteFactory,
+) -> None:
+    broken_kinds = [
+        "no frontmatter",
+        "---\ntitle: [unclosed\n---\n",
+        "---\ndate: 2021-01-01\n---\nno title",
+        "\x00\x01binary",
+        "---\ntitle: T\ndate: not a date\n---\n",
+    ]
+    files: dict[str, str | bytes] = {
+        f"bad/{n:04d}.md": broken_kinds[n % len(broken_kinds)] for n in range(1000)
+    }
+    files.update({f"good/{n}.md": article(f"Good {n}", categories=["Good"]) for n in range(10)})
+    cfg = make_site(files)
+    started = time.perf_counter()
+    report = refeed.build(cfg, now=NOW)
+    seconds = time.perf_counter() - started
+    assert len(report.skipped) == 1000 and report.published == 10
+    reasons = sorted({p.reason.split(":")[0] for p in report.skipped})
+    ROBUSTNESS["1,000 broken + 10 good articles"] = (
+        f"10 published, 1,000 skipped ({', '.join(reasons)}) in {seconds:.2f} s"
+    )
+    titles = [
+        e.title
+        for e in check_feed((cfg.output.dir / "categories/good/atom.xml").read_bytes()).entries
+    ]
+    assert sorted(titles) == sorted(f"Good {n}" for n in range(10))
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        (
+            "huge.md",
+            b"---\ntitle: Huge\ndate: 2021-01-01\n---\n" + b"x" * (50 * 1024 * 1024),
+            "over the limit",
+        ),
+        (
+            "deep.html",
+            ("---\ntitle: Deep\ndate: 2021-01-01\n---\n" + "<div>" * 100_000).encode(),
+            "nested deeper",
+        ),
+        (
+            "wide.html",
+            ("---\ntitle: Wide\ndate: 2021-01-01\n---\n" + "<p><b><i><u>" * 100_000).encode(),
+            "more than",
+        ),
+    ],
+)
+def test_oversized_inputs_are_refused_in_bounded_time(
+    make_site: SiteFactory, name: str, content: bytes, reason: str
+) -> None:
+    cfg = make_site({"good.md": GOOD, name: content})
+    started = time.perf_counter()
+    report = refeed.build(cfg, now=NOW)
+    seconds = time.perf_counter() - started
+    assert [p.path for p in report.skipped] == [name] and reason in report.skipped[0].reason
+    ROBUSTNESS[f"refused {name} ({len(content) // 1024:,} KB)"] = (
+        f"{report.skipped[0].reason[:60]} in {seconds:.2f} s"
+    )
+    assert b"A good article" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+# ------------------------------------------------------------------ overlap
+
+
+def test_builds_during_watch_while_articles_change_end_equal_to_a_clean_build(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(11)
+    _site(tmp_path, 60)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + "watch: {interval: 1, settle: 0}\n", encoding="utf-8"
+    )
+    log = (tmp_path / "watch.log").open("w")
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "refeed", "watch"],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    builds = 0
+    try:
+        deadline = time.monotonic() + 20  # bounded: at most 20 s of stress
+        version = 0
+        while time.monotonic() < deadline:
+            version += 1
+            for n in rng.sample(range(60), 3):
+                _write_article(tmp_path, n, version)
+            subprocess.run(
+                [sys.executable, "-m", "refeed", "build", "-q"],
+                cwd=tmp_path,
+                check=True,
+                timeout=60,
+            )
+            builds += 1
+            for path in feed_files(tmp_path / "feeds"):
+                check_feed(path.read_bytes())
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        assert watch.wait(60) == 0
+        log.close()
+    subprocess.run(
+        [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, check=True, timeout=60
+    )
+    cfg = refeed.load_config(config)
+    fresh = cfg.__class__(
+        **{
+            **cfg.__dict__,
+            "output": cfg.output.__class__(
+                tmp_path / "fresh", cfg.output.items_per_feed, cfg.output.formats
+            ),
+            "state": StateConfig(tmp_path / "fresh-state"),
+        }
+    )
+    refeed.build(fresh)
+    after = {
+        p.relative_to(tmp_path / "feeds"): p.read_bytes() for p in feed_files(tmp_path / "feeds")
+    }
+    clean_build = {
+        p.relative_to(tmp_path / "fresh"): p.read_bytes() for p in feed_files(tmp_path / "fresh")
+    }
+    ROBUSTNESS["builds overlapping a running watch"] = (
+        f"{builds} builds in 20 s, feeds valid throughout, final output equal to a clean build"
+    )
+    assert after == clean_build
