@@ -54,7 +54,7 @@ def test_every_problem_is_listed_at_once() -> None:
         {
             "site": {"title": "T", "url": "not a url"},
             "articles": {"dir": "a", "timezone": "Mars/Olympus", "max_size": "lots"},
-            "output": {"formats": ["atom", "json"]},
+            "output": {"formats": ["atom", "jsonp"]},
             "extra": 1,
         }
     )

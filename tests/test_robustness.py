@@ -5,6 +5,7 @@ Each test adds its figures to ROBUSTNESS; the summary is printed at the end of t
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import signal
@@ -345,3 +346,58 @@ def test_builds_during_watch_while_articles_change_end_equal_to_a_clean_build(
         f"{builds} builds in 20 s, feeds valid throughout, final output equal to a clean build"
     )
     assert after == clean_build
+
+
+# ------------------------------------------------------------------ paths
+
+
+def _tree(root: Path) -> set[Path]:
+    """Every path below ``root``, links not followed (the article folder holds a loop)."""
+    found: set[Path] = set()
+    for folder, dirs, files in os.walk(root):
+        found.update(Path(folder) / name for name in [*dirs, *files])
+    return found
+
+
+def test_names_built_to_escape_never_write_outside_the_output_directory(
+    tmp_path: Path, make_site: SiteFactory
+) -> None:
+    nasty = [
+        "../../escape",
+        "/etc/passwd",
+        "..",
+        ".",
+        "CON",
+        "nul",
+        "a\x00b",
+        "x" * 400,
+        "ｃｏｎ",
+        "..\\..\\win",
+        "~",
+        "%2e%2e",
+        "\u202e",
+    ]
+    files = {
+        f"n{n}.md": article(f"Name {n}", categories=[name, name], tags=[name])
+        for n, name in enumerate(nasty)
+    }
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles" / "loop").symlink_to(tmp_path / "articles")
+    (tmp_path / "articles" / "out.md").symlink_to(tmp_path / "config.yaml")
+    before = _tree(tmp_path.parent)
+    cfg = make_site(files, tags={"feeds": True})
+    report = refeed.build(cfg, now=NOW)
+    created = _tree(tmp_path.parent) - before
+    outside = [
+        p
+        for p in created
+        if not any(p.is_relative_to(tmp_path / d) for d in ("feeds", ".refeed", "articles"))
+        and p != tmp_path / "config.yaml"
+    ]
+    assert outside == [] and report.skipped == []
+    assert {p.path for p in report.not_followed} == {"out.md"}
+    for path in feed_files(cfg.output.dir):
+        check_feed(path.read_bytes())
+    ROBUSTNESS["names built to escape (categories and tags)"] = (
+        f"{len(nasty)} names, {len(feed_files(cfg.output.dir))} feed files, none outside feeds/"
+    )

@@ -83,6 +83,7 @@ class OutputConfig:
     dir: Path
     items_per_feed: int = 50
     formats: tuple[FeedFormat, ...] = ("atom", "rss")
+    opml: bool = False  # feeds.opml listing every feed, for one-click import into a reader
 
 
 @dataclass(frozen=True)
@@ -442,14 +443,15 @@ def _read_taxonomy(section: _Section, feeds: bool) -> TaxonomyConfig:
 
 def _read_output(section: _Section, base: Path) -> OutputConfig:
     formats = section.strings("formats", OutputConfig.formats)
-    bad = [f for f in formats if f not in ("atom", "rss")]
+    bad = [f for f in formats if f not in ("atom", "rss", "json")]
     if bad or not formats:
-        section.fail("formats", "expected a non-empty list of atom, rss", list(formats))
+        section.fail("formats", "expected a non-empty list of atom, rss, json", list(formats))
         formats = OutputConfig.formats
     output = OutputConfig(
         dir=section.folder("dir", base, default="feeds"),
         items_per_feed=section.integer("items_per_feed", OutputConfig.items_per_feed),
         formats=cast(tuple[FeedFormat, ...], tuple(dict.fromkeys(formats))),
+        opml=section.boolean("opml", OutputConfig.opml),
     )
     section.finish()
     return output

@@ -9,11 +9,12 @@ from typing import Literal
 
 BodyFormat = Literal["html", "markdown"]
 FeedKind = Literal["site", "category", "tag"]
-FeedFormat = Literal["atom", "rss"]
+FeedFormat = Literal["atom", "rss", "json"]
 
 # One file name per format inside a feed's folder; both end in .xml so that a static host (and
 # `--prune`) can tell feeds from every other file in the output directory by name alone.
-FEED_FILES: dict[FeedFormat, str] = {"atom": "atom.xml", "rss": "rss.xml"}
+FEED_FILES: dict[FeedFormat, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+OPML_FILE = "feeds.opml"
 
 
 @dataclass(frozen=True, slots=True)

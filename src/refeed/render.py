@@ -8,6 +8,8 @@ feedgen's "now" defaults are always overridden.
 from __future__ import annotations
 
 import html
+import json
+from email.utils import format_datetime
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -64,7 +66,9 @@ _ATOM = "http://www.w3.org/2005/Atom"
 
 
 def render(feed: Feed, fmt: FeedFormat) -> bytes:
-    """The feed as a complete, pretty-printed UTF-8 XML document."""
+    """The feed as a complete document: pretty-printed UTF-8 XML, or JSON Feed 1.1."""
+    if fmt == "json":
+        return _json_feed(feed)
     generator = _generator(feed, fmt)
     for entry in feed.entries:
         _add_entry(generator, entry, fmt)
@@ -157,3 +161,83 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
                 "type": thumb.type,
                 "length": str(thumb.length),
             }
+
+
+def _json_feed(feed: Feed) -> bytes:
+    """JSON Feed 1.1 with the same ids, dates, categories and thumbnails as the XML feeds."""
+    document: dict[str, object] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": feed_safe(feed.title),
+        "home_page_url": feed.link,
+        "feed_url": feed.self_urls["json"],
+        "description": feed_safe(feed.subtitle),
+        "authors": [{"name": feed_safe(feed.author)}],
+    }
+    if feed.language:
+        document["language"] = feed.language
+    if feed.icon:
+        document["favicon"] = feed.icon
+    if feed.logo:
+        document["icon"] = feed.logo
+    if feed.hub:
+        document["hubs"] = [{"type": "WebSub", "url": feed.hub}]
+    document["items"] = [_json_item(entry) for entry in feed.entries]
+    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _json_item(entry: Entry) -> dict[str, object]:
+    item: dict[str, object] = {
+        "id": feed_safe(entry.id),
+        "url": entry.link,
+        "title": feed_safe(entry.title),
+        "content_html": feed_safe(entry.content_html),
+        "summary": feed_safe(entry.summary),
+        "date_published": entry.published.isoformat(),
+        "date_modified": entry.updated.isoformat(),
+    }
+    if entry.author:
+        item["authors"] = [{"name": feed_safe(entry.author)}]
+    if entry.categories:
+        item["tags"] = [feed_safe(name) for name in entry.categories]
+    if entry.thumbnail:
+        item["image"] = entry.thumbnail.url
+        attachment: dict[str, object] = {
+            "url": entry.thumbnail.url,
+            "mime_type": entry.thumbnail.type,
+        }
+        if entry.thumbnail.length:
+            attachment["size_in_bytes"] = entry.thumbnail.length
+        item["attachments"] = [attachment]
+    return item
+
+
+def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) -> bytes:
+    """OPML 2.0 listing every feed, nested as the categories are, for import into a reader."""
+    fmt: FeedFormat = next((f for f in ("atom", "rss", "json") if f in formats), formats[0])
+    opml = etree.Element("opml", version="2.0")
+    head = etree.SubElement(opml, "head")
+    etree.SubElement(head, "title").text = feed_safe(title)
+    newest = max((f.updated for f in feeds), key=lambda d: d.timestamp(), default=None)
+    if newest is not None:  # the newest item's date, never the build time
+        etree.SubElement(head, "dateModified").text = format_datetime(newest)
+    body = etree.SubElement(opml, "body")
+    folders: dict[tuple[str, ...], etree._Element] = {}
+    for feed in sorted(feeds, key=lambda f: (f.spec.kind != "site", f.spec.kind, f.spec.dir)):
+        parent = body
+        if feed.spec.kind == "tag":
+            parent = folders.setdefault(("#tags",), etree.SubElement(body, "outline", text="Tags"))
+        for depth in range(1, len(feed.spec.key)):
+            parent = folders.get(feed.spec.key[:depth], parent)
+        outline = etree.SubElement(
+            parent,
+            "outline",
+            text=feed_safe(feed.title),
+            title=feed_safe(feed.title),
+            type="rss",
+            xmlUrl=feed.self_urls[fmt],
+            htmlUrl=feed.link,
+        )
+        if feed.spec.kind == "category":
+            folders[feed.spec.key] = outline
+    data: bytes = etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return data

@@ -18,7 +18,7 @@ from ..errors import ArticleError
 from ..models import Entry, Problem, RunReport
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, report_unchanged
-from .publishing import announce, handle_orphans, prune_media, publish
+from .publishing import announce, handle_orphans, prune_media, publish, publish_opml
 from .run import Progress, Run, fingerprint, log, rules, scan_articles
 
 __all__ = ["build", "check"]
@@ -115,6 +115,8 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
     run.store.set_meta("published", str(len(articles)))
     handle_orphans(run, feeds, prune, newest)
     publish(run, feeds)
+    if run.cfg.output.opml:
+        publish_opml(run, feeds)
     if prune:
         prune_media(run)
     announce(run, feeds)

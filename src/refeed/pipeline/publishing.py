@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import partial
 
 from .. import assemble, write
-from ..models import Feed, Problem
+from ..models import OPML_FILE, Feed, Problem
 from .run import Run, fingerprint, guarded, log
 
 
@@ -102,3 +102,15 @@ def announce(run: Run, feeds: list[Feed]) -> None:
     with net.make_client(run.cfg.site.url, run.cfg.thumbnails.timeout) as client:
         for failure in net.ping_hub(client, hub, urls):
             log.warning("WebSub hub %s not told: %s", hub, failure)
+
+
+def publish_opml(run: Run, feeds: list[Feed]) -> None:
+    """feeds.opml: every feed, nested like the categories, for one-click import."""
+    from .. import render
+
+    data = render.render_opml(feeds, run.cfg.site.title, run.cfg.output.formats)
+    changed = guarded(
+        run.report, partial(write.write_if_changed, run.cfg.output.dir, OPML_FILE, data)
+    )
+    if changed is not None:
+        (run.report.written if changed else run.report.unchanged).append(OPML_FILE)
