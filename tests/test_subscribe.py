@@ -105,3 +105,69 @@ def test_opml_and_json_are_deterministic_and_not_rewritten(
         w for w in report.written if w.endswith((".json", ".opml"))
     ]
     assert {p: p.read_bytes() for p in before} == before
+
+
+def test_index_page_lists_every_feed_with_autodiscovery(make_site: SiteFactory) -> None:
+    from bleach._vendor import html5lib
+
+    cfg = make_site(
+        {"000.txt": SAMPLE.read_text(encoding="utf-8"), "good.md": GOOD},
+        output={"formats": ["atom", "rss", "json"], "index": True, "opml": True},
+    )
+    refeed.build(cfg, now=NOW)
+    page = (cfg.output.dir / "index.html").read_text(encoding="utf-8")
+    parser = html5lib.HTMLParser(
+        strict=True, namespaceHTMLElements=False
+    )  # strict: raises on errors
+    document = parser.parse(page)
+    alternates = [
+        link.get("href") for link in document.iter("link") if link.get("rel") == "alternate"
+    ]
+    feeds = (
+        sorted(cfg.output.dir.rglob("atom.xml"))
+        + sorted(cfg.output.dir.rglob("rss.xml"))
+        + sorted(cfg.output.dir.rglob("feed.json"))
+    )
+    assert len(alternates) == len(set(alternates)) == len(feeds)
+    assert {unquote(h.removeprefix("https://example.org/feeds/")) for h in alternates} == {
+        p.relative_to(cfg.output.dir).as_posix() for p in feeds
+    }
+    headings = [h.text for h in document.iter("h2")]
+    assert "金融 › 新浪财经 › 新浪财经－国內" in headings and "Good" in headings
+    assert "国家移民管理局强化口岸边境管控" in page and '<meta name="viewport"' in page
+    assert "<script" not in page
+
+
+def test_feeds_point_browsers_at_the_stylesheet_and_stay_valid(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD}, output={"stylesheet": True})
+    refeed.build(cfg, now=NOW)
+    for name in ("atom.xml", "rss.xml"):
+        data = (cfg.output.dir / name).read_bytes()
+        assert data.splitlines()[1] == b'<?xml-stylesheet type="text/xsl" href="/feeds/feed.xsl"?>'
+        check_feed(data)
+    xsl = etree.fromstring((cfg.output.dir / "feed.xsl").read_bytes())
+    transformed = str(etree.XSLT(xsl)(etree.fromstring((cfg.output.dir / "atom.xml").read_bytes())))
+    assert "A good article" in transformed and "subscribe" in transformed
+
+
+def test_a_feed_over_its_byte_budget_gives_the_oldest_items_their_summary(
+    make_site: SiteFactory,
+) -> None:
+    big = "<p>" + "Long paragraph of words. " * 2000 + "</p>"
+    files = {
+        f"b{n}.md": article(
+            f"Big {n}", date=f"2021-11-{n + 1:02d}T00:00:00Z", categories=["Big"], body=big
+        )
+        for n in range(10)
+    }
+    cfg = make_site(files, output={"max_feed_size": "200KB"})
+    refeed.build(cfg, now=NOW)
+    for name in ("atom.xml", "rss.xml"):
+        data = (cfg.output.dir / "categories/big" / name).read_bytes()
+        assert len(data) <= 200 * 1024
+        entries = check_feed(data).entries
+        assert [e.title for e in entries] == [
+            f"Big {n}" for n in range(9, -1, -1)
+        ]  # all still there
+        full = [len(e.content[0].value) > 40_000 for e in entries]
+        assert full[0] and not full[-1] and full == sorted(full, reverse=True)  # newest in full

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from .__about__ import __version__
 from .config import Config, TaxonomyConfig
@@ -212,5 +213,8 @@ def make_feed(
         icon=site.icon,
         logo=site.logo,
         hub=cfg.websub.hub,
+        stylesheet=urlsplit(join_path(site.feeds_url, "feed.xsl")).path
+        if cfg.output.stylesheet
+        else None,
         entries=tuple(entries),
     )

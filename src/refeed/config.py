@@ -84,6 +84,9 @@ class OutputConfig:
     items_per_feed: int = 50
     formats: tuple[FeedFormat, ...] = ("atom", "rss")
     opml: bool = False  # feeds.opml listing every feed, for one-click import into a reader
+    index: bool = False  # index.html: every feed, its newest item, subscribe links
+    stylesheet: bool = False  # feed.xsl, so a feed opened in a browser reads as a page
+    max_feed_bytes: int = 4 * 1024**2  # over it, the oldest items carry their summary only
 
 
 @dataclass(frozen=True)
@@ -452,6 +455,9 @@ def _read_output(section: _Section, base: Path) -> OutputConfig:
         items_per_feed=section.integer("items_per_feed", OutputConfig.items_per_feed),
         formats=cast(tuple[FeedFormat, ...], tuple(dict.fromkeys(formats))),
         opml=section.boolean("opml", OutputConfig.opml),
+        index=section.boolean("index", OutputConfig.index),
+        stylesheet=section.boolean("stylesheet", OutputConfig.stylesheet),
+        max_feed_bytes=section.size("max_feed_size", OutputConfig.max_feed_bytes),
     )
     section.finish()
     return output

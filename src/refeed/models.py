@@ -15,6 +15,8 @@ FeedFormat = Literal["atom", "rss", "json"]
 # `--prune`) can tell feeds from every other file in the output directory by name alone.
 FEED_FILES: dict[FeedFormat, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML_FILE = "feeds.opml"
+INDEX_FILE = "index.html"
+STYLESHEET_FILE = "feed.xsl"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,7 @@ class Feed:
     icon: str | None = None
     logo: str | None = None
     hub: str | None = None  # WebSub hub readers may subscribe to for pushes
+    stylesheet: str | None = None  # path-absolute URL of feed.xsl, for browsers
     entries: tuple[Entry, ...] = ()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import json
+from dataclasses import replace
 from email.utils import format_datetime
 from typing import Any
 
@@ -65,6 +66,32 @@ def _rss_hub(hub: str) -> type[BaseExtension]:
 _ATOM = "http://www.w3.org/2005/Atom"
 
 
+def render_within(feed: Feed, fmt: FeedFormat, budget: int) -> bytes:
+    """:func:`render`, kept under ``budget`` bytes by giving the oldest items their summary
+    instead of their full content (as few as needed: found by bisection)."""
+    data = render(feed, fmt)
+    if len(data) <= budget or not feed.entries:
+        return data
+    low, high, best = 1, len(feed.entries), b""
+    while low <= high:
+        cut = (low + high) // 2
+        trimmed = render(_summarized(feed, cut), fmt)
+        if len(trimmed) <= budget:
+            best, high = trimmed, cut - 1
+        else:
+            low = cut + 1
+    return best or render(_summarized(feed, len(feed.entries)), fmt)
+
+
+def _summarized(feed: Feed, count: int) -> Feed:
+    keep = len(feed.entries) - count
+    short = [
+        replace(e, content_html=f"<p>{html.escape(e.summary, quote=False)}</p>")
+        for e in feed.entries[keep:]
+    ]
+    return replace(feed, entries=(*feed.entries[:keep], *short))
+
+
 def render(feed: Feed, fmt: FeedFormat) -> bytes:
     """The feed as a complete document: pretty-printed UTF-8 XML, or JSON Feed 1.1."""
     if fmt == "json":
@@ -75,6 +102,10 @@ def render(feed: Feed, fmt: FeedFormat) -> bytes:
     data: bytes = (
         generator.atom_str(pretty=True) if fmt == "atom" else generator.rss_str(pretty=True)
     )
+    if feed.stylesheet:  # after the XML declaration: a browser shows the feed as a page
+        declaration, _, rest = data.partition(b"\n")
+        pi = f'<?xml-stylesheet type="text/xsl" href="{html.escape(feed.stylesheet)}"?>'.encode()
+        data = declaration + b"\n" + pi + b"\n" + rest
     return data
 
 
@@ -241,3 +272,86 @@ def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) 
             folders[feed.spec.key] = outline
     data: bytes = etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
+
+
+def render_index(
+    feeds: list[Feed],
+    title: str,
+    description: str | None,
+    language: str | None,
+    formats: tuple[FeedFormat, ...],
+) -> bytes:
+    """index.html: every feed with its newest item and subscribe links; no JavaScript."""
+    esc = html.escape
+    names = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+    types = {
+        "atom": "application/atom+xml",
+        "rss": "application/rss+xml",
+        "json": "application/feed+json",
+    }
+    ordered = sorted(feeds, key=lambda f: (f.spec.kind != "site", f.spec.kind, f.spec.dir))
+    head = [
+        f'<link rel="alternate" type="{types[fmt]}" title="{esc(feed_safe(f.title))}" href="{esc(f.self_urls[fmt])}">'
+        for f in ordered
+        for fmt in formats
+    ]
+    rows = []
+    for feed in ordered:
+        depth = {"site": 0, "tag": 1}.get(feed.spec.kind, len(feed.spec.key))
+        newest = feed.entries[0] if feed.entries else None
+        latest = (
+            f'<a href="{esc(newest.link)}" dir="auto">{esc(feed_safe(newest.title))}</a> '
+            f'<time datetime="{newest.published.isoformat()}">{newest.published.date().isoformat()}</time>'
+            if newest
+            else "<em>no items yet</em>"
+        )
+        links = " · ".join(
+            f'<a href="{esc(feed.self_urls[fmt])}">{names[fmt]}</a>' for fmt in formats
+        )
+        label = feed.spec.title if feed.spec.kind != "site" else feed.title
+        rows.append(
+            f'<li class="d{min(depth, 6)}"><h2 dir="auto">{esc(feed_safe(label))}</h2>'
+            f"<p>{len(feed.entries)} items · newest: {latest}</p><p>Subscribe: {links}</p></li>"
+        )
+    page = _INDEX.format(
+        lang=esc(language or "en"),
+        title=esc(feed_safe(title)),
+        description=esc(feed_safe(description or "")),
+        head="\n".join(head),
+        rows="\n".join(rows),
+    )
+    return page.encode("utf-8")
+
+
+_INDEX = """<!DOCTYPE html>
+<html lang="{lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — feeds</title>
+{head}
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 48rem; margin: 0 auto; padding: 1rem; color: #222; }}
+ul {{ list-style: none; padding: 0; }} li {{ border-top: 1px solid #ddd; padding: .5rem 0; }}
+h2 {{ font-size: 1.1rem; margin: .2rem 0; }} p {{ margin: .2rem 0; overflow-wrap: anywhere; }}
+time {{ color: #666; }} .d2 {{ margin-inline-start: 1.5rem; }} .d3 {{ margin-inline-start: 3rem; }}
+.d4, .d5, .d6 {{ margin-inline-start: 4.5rem; }}
+</style>
+</head>
+<body>
+<h1 dir="auto">{title}</h1>
+<p dir="auto">{description}</p>
+<p>Every feed below works in any feed reader; <a href="feeds.opml">feeds.opml</a> imports them all at once.</p>
+<ul>
+{rows}
+</ul>
+</body>
+</html>
+"""
+
+
+def stylesheet() -> bytes:
+    """feed.xsl, shipped with refeed."""
+    from importlib.resources import files
+
+    return files("refeed").joinpath("assets/feed.xsl").read_bytes()

@@ -18,7 +18,7 @@ from ..errors import ArticleError
 from ..models import Entry, Problem, RunReport
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, report_unchanged
-from .publishing import announce, handle_orphans, prune_media, publish, publish_opml
+from .publishing import announce, handle_orphans, prune_media, publish, publish_opml, publish_pages
 from .run import Progress, Run, fingerprint, log, rules, scan_articles
 
 __all__ = ["build", "check"]
@@ -117,6 +117,7 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
     publish(run, feeds)
     if run.cfg.output.opml:
         publish_opml(run, feeds)
+    publish_pages(run, feeds)
     if prune:
         prune_media(run)
     announce(run, feeds)

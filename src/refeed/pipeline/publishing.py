@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import partial
 
 from .. import assemble, write
-from ..models import OPML_FILE, Feed, Problem
+from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Feed, Problem
 from .run import Run, fingerprint, guarded, log
 
 
@@ -58,7 +58,7 @@ def publish(run: Run, feeds: list[Feed]) -> None:
                 report.unchanged.append(rel)
                 continue
             try:
-                data = render.render(feed, fmt)
+                data = render.render_within(feed, fmt, run.cfg.output.max_feed_bytes)
             except Exception as exc:
                 report.failed.append(Problem(rel, f"cannot render: {type(exc).__name__}: {exc}"))
                 log.error("%s", report.failed[-1])
@@ -114,3 +114,21 @@ def publish_opml(run: Run, feeds: list[Feed]) -> None:
     )
     if changed is not None:
         (run.report.written if changed else run.report.unchanged).append(OPML_FILE)
+
+
+def publish_pages(run: Run, feeds: list[Feed]) -> None:
+    """index.html and feed.xsl, when the config asks for them (same atomic, lazy writer)."""
+    from .. import render
+
+    cfg = run.cfg
+    pages: dict[str, bytes] = {}
+    if cfg.output.index:
+        pages[INDEX_FILE] = render.render_index(
+            feeds, cfg.site.title, cfg.site.description, cfg.site.language, cfg.output.formats
+        )
+    if cfg.output.stylesheet:
+        pages[STYLESHEET_FILE] = render.stylesheet()
+    for rel, data in pages.items():
+        changed = guarded(run.report, partial(write.write_if_changed, cfg.output.dir, rel, data))
+        if changed is not None:
+            (run.report.written if changed else run.report.unchanged).append(rel)
