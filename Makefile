@@ -13,15 +13,19 @@ run: $(RUN_STAMP)
 
 test: system-deps $(TEST_STAMP) lint typecheck unit
 
-# Debian's nginx, for the test that serves deploy/nginx.conf for real. Best effort: installed
-# only where apt-get can run as root (CI does); elsewhere that one test says why it skipped.
+# Debian's nginx and chromium, for the tests that serve deploy/nginx.conf and open the index page
+# in a real browser. Best effort: installed only where apt-get can run as root (CI does);
+# elsewhere those tests say why they skipped.
 system-deps:
-	@if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then \
+	@missing=""; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing nginx for the deploy test"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
-	      || echo "nginx could not be installed; the deploy test will be skipped"; \
-	  else echo "nginx is not installed; the deploy test will be skipped"; fi; fi
+	    echo "installing$$missing for the deploy and browser tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "could not install$$missing; those tests will be skipped"; \
+	  else echo "not installed:$$missing; those tests will be skipped"; fi; fi
 
 # Whole-process timings of `refeed build` on generated corpora; see bench/README.md.
 bench: $(RUN_STAMP)

@@ -311,7 +311,8 @@ def render_index(
         label = feed.spec.title if feed.spec.kind != "site" else feed.title
         rows.append(
             f'<li class="d{min(depth, 6)}"><h2 dir="auto">{esc(feed_safe(label))}</h2>'
-            f"<p>{len(feed.entries)} items · newest: {latest}</p><p>Subscribe: {links}</p></li>"
+            f"<p>{len(feed.entries)} item{'' if len(feed.entries) == 1 else 's'} · newest: {latest}</p>"
+            f"<p>Subscribe: {links}</p></li>"
         )
     page = _INDEX.format(
         lang=esc(language or "en"),
