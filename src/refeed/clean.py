@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape as html_unescape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import bleach
 import lxml.html
@@ -27,11 +27,13 @@ from bleach.html5lib_shim import Filter
 from bleach.sanitizer import BleachSanitizerFilter
 from cssselect import GenericTranslator, SelectorError
 from lxml import etree
-from markdown_it import MarkdownIt
 
 from .chars import NOT_IN_FEEDS, feed_safe
 from .models import BodyFormat
 from .urls import resolve, to_uri
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 # Removed together with everything inside them.
 _DROP = frozenset(
@@ -114,6 +116,8 @@ def compile_rules(selectors: tuple[str, ...]) -> Rules:
 
 @lru_cache(maxsize=1)
 def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # only Markdown bodies need it
+
     return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
-from xml.etree import ElementTree
 
 from .errors import WriteError
 from .models import FEED_FILES
@@ -42,6 +40,8 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     except OSError as exc:
         if not target.exists():
             raise WriteError(rel, f"cannot read the existing file: {exc.strerror or exc}") from None
+    import tempfile  # a build that writes nothing needs neither it nor ElementTree
+
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -110,6 +110,8 @@ def existing_feeds(root: Path) -> set[str]:
 
 def read_title(root: Path, rel: str) -> str | None:
     """The channel/feed title of an existing feed file, or None if it cannot be read."""
+    from xml.etree import ElementTree
+
     try:
         for _, element in ElementTree.iterparse(_target(root, rel), events=("end",)):
             if element.tag in ("title", "{http://www.w3.org/2005/Atom}title"):

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
@@ -74,6 +72,9 @@ def parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
     workers = min(os.cpu_count() or 1, 8)
     if len(items) < POOL_MIN_JOBS or workers < 2:
         return [work(item) for item in items]
+    import multiprocessing  # imported only by builds with enough work for worker processes
+    from concurrent.futures import ProcessPoolExecutor
+
     # fork is cheapest, but not safe once threads exist (refeed watch runs a scheduler).
     forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
