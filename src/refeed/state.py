@@ -186,6 +186,20 @@ class State:
             found.update((k, (c, s)) for k, c, s in self.db.execute(query, batch))
         return found
 
+    def cleaned_keys(self, keys: list[str]) -> set[str]:
+        """Which of ``keys`` the store holds a cleaned body for (without reading the bodies)."""
+        found: set[str] = set()
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            found.update(
+                k
+                for (k,) in self.db.execute(
+                    f"SELECT key FROM cleaned WHERE key IN ({marks})", batch
+                )
+            )
+        return found
+
     def cleaned(self, key: str) -> tuple[str, str] | None:
         row = self.db.execute(
             "SELECT content, summary FROM cleaned WHERE key = ?", (key,)

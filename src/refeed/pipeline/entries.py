@@ -3,6 +3,7 @@ cleaned on every core) and enclosure facts (remembered, probed or mirrored)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from .. import assemble, load, state, thumbs, write
 from ..config import Config
-from ..models import Article, BodyFormat, Entry, Problem, Thumbnail
+from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
 from .run import Run, fingerprint, guarded, log, parallel, rules
 
 
@@ -48,9 +49,9 @@ def make_entries(
         keys[source] = fingerprint(
             run.digests[source], bases[source], cfg.clean.remove, cfg.clean.summary_length
         )
-    cached = run.store.cleaned_many([keys[source] for source in members])
+    present = run.store.cleaned_keys([keys[source] for source in members])
     for source, article in members.items():
-        if keys[source] not in cached:
+        if keys[source] not in present:
             path = str(cfg.articles.dir / source)
             jobs.append(
                 CleanJob(
@@ -64,22 +65,36 @@ def make_entries(
     facts = enclosures(sorted({url for url in thumbnail_urls.values() if url}))
     failed: set[str] = set()
     for source, article in members.items():
-        outcome = cached.get(keys[source]) or cleaned[keys[source]]
+        outcome = cleaned.get(keys[source])
         if isinstance(outcome, str):
             failed.add(source)
             run.report.skipped.append(Problem(source, outcome))
             log.warning("%s", run.report.skipped[-1])
             continue
-        if keys[source] in cleaned:
+        if outcome is not None:
             run.store.put_cleaned(keys[source], *outcome)
+            run.bodies[keys[source]] = outcome
         url = thumbnail_urls[source]
         thumbnail = facts.get(url) if url else None
-        entries[source] = assemble.make_entry(article, cfg, *outcome, thumbnail, links[source])
+        # Bodies are filled in only for the feeds that get rendered (see fill).
+        entries[source] = assemble.make_entry(article, cfg, "", "", thumbnail, links[source])
+        run.clean_keys[entries[source].id] = keys[source]
         # What the entry is made of, cheaper to fingerprint than the entry and its whole body.
         run.entry_keys[entries[source].id] = fingerprint(
             keys[source], article, thumbnail, links[source]
         )
     return failed
+
+
+def fill(run: Run, feed: Feed) -> Feed:
+    """``feed`` with its items' cleaned bodies: fetched only for a feed that is rendered."""
+    wanted = [run.clean_keys[entry.id] for entry in feed.entries]
+    run.bodies.update(run.store.cleaned_many([k for k in wanted if k not in run.bodies]))
+    entries = tuple(
+        dataclasses.replace(entry, content_html=run.bodies[key][0], summary=run.bodies[key][1])
+        for entry, key in zip(feed.entries, wanted, strict=True)
+    )
+    return dataclasses.replace(feed, entries=entries)
 
 
 def thumbnail_url(article: Article, link: str) -> str | None:

@@ -10,6 +10,7 @@ from functools import partial
 
 from .. import assemble, write
 from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Feed, Problem
+from .entries import fill
 from .run import Run, fingerprint, guarded, log
 
 
@@ -52,13 +53,15 @@ def publish(run: Run, feeds: list[Feed]) -> None:
     for feed in feeds:
         head = dataclasses.replace(feed, entries=())
         key = fingerprint(head, [run.entry_keys[e.id] for e in feed.entries])
+        full: Feed | None = None
         for fmt in run.cfg.output.formats:
             rel = feed.spec.file(fmt)
             if previous.get(rel) == key and (root / rel).is_file():
                 report.unchanged.append(rel)
                 continue
             try:
-                data = render.render_within(feed, fmt, run.cfg.output.max_feed_bytes)
+                full = full or fill(run, feed)
+                data = render.render_within(full, fmt, run.cfg.output.max_feed_bytes)
             except Exception as exc:
                 report.failed.append(Problem(rel, f"cannot render: {type(exc).__name__}: {exc}"))
                 log.error("%s", report.failed[-1])

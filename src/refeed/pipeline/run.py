@@ -36,6 +36,8 @@ class Run:
     articles: list[Article] = field(default_factory=list)
     digests: dict[str, str] = field(default_factory=dict)
     entry_keys: dict[str, str] = field(default_factory=dict)  # entry id -> fingerprint
+    clean_keys: dict[str, str] = field(default_factory=dict)  # entry id -> its cleaned body's key
+    bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
     changed: bool = False
 
