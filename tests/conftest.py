@@ -54,6 +54,36 @@ def article(
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True) + "---\n\n" + body + "\n"
 
 
+def build_examples(root: Path) -> Path:
+    """The bundled examples built with the shipped config into ``root/feeds``; returns it."""
+    import dataclasses
+
+    from refeed import build
+    from refeed.config import StateConfig
+
+    cfg = load_config(ROOT / "config.yaml")
+    output = dataclasses.replace(cfg.output, dir=root / "feeds")
+    build(dataclasses.replace(cfg, output=output, state=StateConfig(root / "state")), now=NOW)
+    return root / "feeds"
+
+
+def clean_build_of(config: Path, into: Path) -> dict[str, bytes]:
+    """Feed files (relative path → bytes) of a build from scratch: fresh output, fresh state."""
+    import dataclasses
+
+    from refeed import build
+    from refeed.config import StateConfig
+
+    cfg = load_config(config)
+    output = dataclasses.replace(cfg.output, dir=into / "feeds")
+    build(dataclasses.replace(cfg, output=output, state=StateConfig(into / "state")))
+    return feed_bytes(into / "feeds")
+
+
+def feed_bytes(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.xml"))}
+
+
 SiteFactory = Callable[..., Config]
 ROBUSTNESS: dict[str, str] = {}  # figures the robustness tests report; printed after the run
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import html
 import shutil
@@ -15,9 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-import refeed
-from conftest import NOW, ROOT
-from refeed.config import StateConfig
+from conftest import ROOT, build_examples
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -38,13 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             "chromium is not installed (make test installs it where apt-get and root are available)"
         )
     root = tmp_path_factory.mktemp("site")
-    cfg = refeed.load_config(ROOT / "config.yaml")
-    cfg = dataclasses.replace(
-        cfg,
-        output=dataclasses.replace(cfg.output, dir=root / "feeds"),
-        state=StateConfig(root / "state"),
-    )
-    refeed.build(cfg, now=NOW)
+    build_examples(root)
     server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import configparser
-import dataclasses
 import gzip
 import re
 import shutil
@@ -16,9 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import refeed
-from conftest import NOW, ROOT
-from refeed.config import StateConfig
+from conftest import ROOT, build_examples
 
 DEPLOY = ROOT / "deploy"
 NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
@@ -38,13 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             "nginx is not installed (make test installs it where apt-get and root are available)"
         )
     site = tmp_path_factory.mktemp("site")
-    cfg = refeed.load_config(ROOT / "config.yaml")
-    cfg = dataclasses.replace(
-        cfg,
-        output=dataclasses.replace(cfg.output, dir=site / "feeds"),
-        state=StateConfig(site / "state"),
-    )
-    refeed.build(cfg, now=NOW)
+    build_examples(site)
     (site / "feeds" / "feed.json").write_text(
         '{"version": "https://jsonfeed.org/version/1.1"}' + " " * 400
     )

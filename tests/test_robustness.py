@@ -19,10 +19,9 @@ from bleach._vendor import html5lib  # the HTML5 parser, to read content as a br
 from lxml import etree
 
 import refeed
-from conftest import GOOD, NOW, ROBUSTNESS, SiteFactory, article
+from conftest import GOOD, NOW, ROBUSTNESS, SiteFactory, article, clean_build_of, feed_bytes
 from feedcheck import check_feed, feed_files
 from refeed.clean import clean_html, compile_rules
-from refeed.config import StateConfig
 
 pytestmark = pytest.mark.robustness
 VECTORS = [
@@ -191,23 +190,10 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_feed(tmp_path: Path) ->
         [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, check=True, timeout=120
     )
     leftovers = list((tmp_path / "feeds").rglob("*.tmp"))
-    cfg = refeed.load_config(tmp_path / "config.yaml")
-    fresh = cfg.__class__(
-        **{
-            **cfg.__dict__,
-            "output": cfg.output.__class__(
-                tmp_path / "fresh", cfg.output.items_per_feed, cfg.output.formats
-            ),
-            "state": StateConfig(tmp_path / "fresh-state"),
-        }
+    after, clean_build = (
+        feed_bytes(tmp_path / "feeds"),
+        clean_build_of(tmp_path / "config.yaml", tmp_path / "fresh"),
     )
-    refeed.build(fresh)
-    after = {
-        p.relative_to(tmp_path / "feeds"): p.read_bytes() for p in feed_files(tmp_path / "feeds")
-    }
-    clean_build = {
-        p.relative_to(tmp_path / "fresh"): p.read_bytes() for p in feed_files(tmp_path / "fresh")
-    }
     ROBUSTNESS["SIGKILLed builds survived (killed mid-build / finished first)"] = (
         f"{killed + completed}/50 ({killed}/{completed})"
     )
@@ -325,23 +311,7 @@ def test_builds_during_watch_while_articles_change_end_equal_to_a_clean_build(
     subprocess.run(
         [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, check=True, timeout=60
     )
-    cfg = refeed.load_config(config)
-    fresh = cfg.__class__(
-        **{
-            **cfg.__dict__,
-            "output": cfg.output.__class__(
-                tmp_path / "fresh", cfg.output.items_per_feed, cfg.output.formats
-            ),
-            "state": StateConfig(tmp_path / "fresh-state"),
-        }
-    )
-    refeed.build(fresh)
-    after = {
-        p.relative_to(tmp_path / "feeds"): p.read_bytes() for p in feed_files(tmp_path / "feeds")
-    }
-    clean_build = {
-        p.relative_to(tmp_path / "fresh"): p.read_bytes() for p in feed_files(tmp_path / "fresh")
-    }
+    after, clean_build = feed_bytes(tmp_path / "feeds"), clean_build_of(config, tmp_path / "fresh")
     ROBUSTNESS["builds overlapping a running watch"] = (
         f"{builds} builds in 20 s, feeds valid throughout, final output equal to a clean build"
     )
