@@ -110,3 +110,14 @@ def test_missing_file_and_bad_yaml_are_config_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text("site: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "bad.yaml")
+
+
+def test_zone_names_are_validated_and_normalised() -> None:
+    cfg = config_from_dict(
+        minimal(articles={"dir": "a", "zone_names": {"cst": "+08:00"}}), Path("/srv")
+    )
+    assert cfg.articles.zone_names == {"CST": "+0800"}
+    assert any(
+        "articles.zone_names" in p
+        for p in problems(minimal(articles={"dir": "a", "zone_names": {"CST": "8h"}}))
+    )

@@ -75,3 +75,19 @@ def test_naive_dates_take_the_configured_zone_including_dst() -> None:
     new_york = ZoneInfo("America/New_York")
     assert parse_date("2021-07-01 12:00", new_york, NINE).isoformat() == "2021-07-01T12:00:00-04:00"
     assert parse_date("2021-12-01 12:00", new_york, NINE).isoformat() == "2021-12-01T12:00:00-05:00"
+
+
+def test_zone_abbreviations_can_be_given_their_local_meaning() -> None:
+    china = {"CST": "+0800"}
+    assert (
+        parse_date("Thu, 04 Nov 2021 10:08:44 CST", SHANGHAI, NINE).isoformat()
+        == "2021-11-04T10:08:44-06:00"
+    )
+    assert (
+        parse_date("Thu, 04 Nov 2021 10:08:44 CST", SHANGHAI, NINE, china).isoformat()
+        == "2021-11-04T10:08:44+08:00"
+    )
+    assert (
+        parse_date("2021-11-04 10:08 cst", SHANGHAI, NINE, china).isoformat()
+        == "2021-11-04T10:08:00+08:00"
+    )

@@ -25,6 +25,7 @@ from .urls import is_http
 BodyMode = Literal["auto", "html", "markdown"]
 PERMALINK_FIELDS = frozenset(["year", "month", "day", "hour", "minute", "second", "name", "path"])
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
+_OFFSET = re.compile(r"^([+-])(\d\d):?(\d\d)$")
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
@@ -63,6 +64,7 @@ class ArticlesConfig:
     permalink: str = "{year}/{month}/{day}/{name}/"
     thumbnail_fields: tuple[str, ...] = ("thumbnail", "headimg", "cover", "image")
     base_url: str | None = None
+    zone_names: dict[str, str] = field(default_factory=dict)  # "CST" -> "+0800"
 
 
 @dataclass(frozen=True)
@@ -399,6 +401,17 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         rule = f"expected a pattern using only {{{'}, {'.join(sorted(PERMALINK_FIELDS))}}}"
         section.fail("permalink", rule, permalink)
         permalink = d.permalink
+    zones: dict[str, str] = {}
+    raw_zones = section.get("zone_names") or {}
+    if not isinstance(raw_zones, dict):
+        section.fail("zone_names", "expected a mapping such as {CST: '+08:00'}", raw_zones)
+        raw_zones = {}
+    for name, offset in raw_zones.items():
+        match = _OFFSET.match(str(offset))
+        if not (isinstance(name, str) and name.isalpha() and match):
+            section.fail("zone_names", "expected 'ABBR: +HH:MM'", {name: offset})
+        else:
+            zones[name.upper()] = f"{match.group(1)}{match.group(2)}{match.group(3)}"
     articles = ArticlesConfig(
         dir=section.folder("dir", base),
         include=section.strings("include", d.include),
@@ -413,6 +426,7 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         permalink=permalink,
         thumbnail_fields=section.strings("thumbnail_fields", d.thumbnail_fields),
         base_url=section.url("base_url", folder=False),
+        zone_names=zones,
     )
     section.finish()
     return articles

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 
@@ -32,11 +33,15 @@ class DateParseError(ValueError):
     """The value is not a date refeed understands."""
 
 
-def parse_date(value: object, tz: tzinfo, default_time: time) -> datetime:
+def parse_date(
+    value: object, tz: tzinfo, default_time: time, zones: Mapping[str, str] | None = None
+) -> datetime:
     """Return ``value`` as an aware datetime; naive values are taken to be in ``tz``.
 
     Accepts datetimes, dates, epoch seconds (int, float or digit string), ISO 8601, RFC 822/1123,
     and the looser shapes dateutil reads. A date without a time gets ``default_time``.
+    ``zones`` maps zone abbreviations to offsets ("+0800"), overriding RFC 822's US meanings:
+    a Chinese site's "CST" is China Standard Time, not US Central.
     """
     if isinstance(value, bool):
         raise DateParseError(f"expected a date, got {value!r}")
@@ -51,6 +56,9 @@ def parse_date(value: object, tz: tzinfo, default_time: time) -> datetime:
     text = value.strip()
     if not text:
         raise DateParseError("expected a date, got an empty value")
+    head, _, zone = text.rpartition(" ")
+    if zones and head and zone.upper() in zones:
+        text = f"{head} {zones[zone.upper()]}"
     if _EPOCH_DIGITS.match(text):
         return _from_epoch(float(text))
     parsed = _parse_iso(text, tz, default_time)

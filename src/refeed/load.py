@@ -342,7 +342,7 @@ class _Fields:
         from . import dates  # dateutil is imported only when a date is parsed
 
         try:
-            return dates.parse_date(value, cfg.timezone, cfg.default_time)
+            return dates.parse_date(value, cfg.timezone, cfg.default_time, cfg.zone_names)
         except dates.DateParseError as exc:
             raise ArticleError(self.source, f"frontmatter: {key!r}: {exc}") from None
 
