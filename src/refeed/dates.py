@@ -134,8 +134,3 @@ def _parse_loose(text: str, tz: tzinfo, default_time: time) -> datetime | None:
     if first.time() != second.time():
         first = datetime.combine(first.date(), default_time, tzinfo=first.tzinfo)
     return _localize(first, tz)
-
-
-def parse_clock(text: str) -> time:
-    """``"09:30"`` or ``"09:30:15"`` → time; used for the configured default time of day."""
-    return time.fromisoformat(text)

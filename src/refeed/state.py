@@ -171,9 +171,6 @@ class State:
             "INSERT OR REPLACE INTO identities VALUES (?, ?, ?)", (source, digest, identity)
         )
 
-    def update_identity_hash(self, source: str, digest: str) -> None:
-        self.db.execute("UPDATE identities SET hash = ? WHERE source = ?", (digest, source))
-
     # ----------------------------------------------------------------- cleaned bodies
 
     def cleaned_many(self, keys: list[str]) -> dict[str, tuple[str, str]]:
@@ -199,12 +196,6 @@ class State:
                 )
             )
         return found
-
-    def cleaned(self, key: str) -> tuple[str, str] | None:
-        row = self.db.execute(
-            "SELECT content, summary FROM cleaned WHERE key = ?", (key,)
-        ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]))
 
     def put_cleaned(self, key: str, content: str, summary: str) -> None:
         self.db.execute(
