@@ -167,6 +167,14 @@ class _Section:
         self.known.append(name)
         return self.data.get(name)
 
+    def mapping(self, name: str, rule: str) -> dict[Any, Any]:
+        """An optional mapping key; anything else is a problem (and reads as empty)."""
+        value = self.get(name) or {}
+        if not isinstance(value, dict):
+            self.fail(name, rule, value)
+            return {}
+        return value
+
     def section(self, name: str) -> _Section:
         return _Section(self.get(name), self.key(name), self.problems)
 
@@ -377,12 +385,9 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         section.fail("default_time", "expected a time of day such as 09:00", clock)
         default_time = d.default_time
     formats = dict(d.formats)
-    raw_formats = section.get("formats") or {}
-    if not isinstance(raw_formats, dict):
-        section.fail(
-            "formats", "expected a mapping of extension to auto/html/markdown", raw_formats
-        )
-        raw_formats = {}
+    raw_formats = section.mapping(
+        "formats", "expected a mapping of extension to auto/html/markdown"
+    )
     for ext, mode in raw_formats.items():
         if not (isinstance(ext, str) and ext.startswith(".")) or mode not in (
             "auto",
@@ -402,10 +407,7 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         section.fail("permalink", rule, permalink)
         permalink = d.permalink
     zones: dict[str, str] = {}
-    raw_zones = section.get("zone_names") or {}
-    if not isinstance(raw_zones, dict):
-        section.fail("zone_names", "expected a mapping such as {CST: '+08:00'}", raw_zones)
-        raw_zones = {}
+    raw_zones = section.mapping("zone_names", "expected a mapping such as {CST: '+08:00'}")
     for name, offset in raw_zones.items():
         match = _OFFSET.match(str(offset))
         if not (isinstance(name, str) and name.isalpha() and match):
@@ -434,10 +436,7 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
 
 def _read_taxonomy(section: _Section, feeds: bool) -> TaxonomyConfig:
     names: dict[str, NameOverride] = {}
-    raw = section.get("names") or {}
-    if not isinstance(raw, dict):
-        section.fail("names", "expected a mapping of name to {slug, title}", raw)
-        raw = {}
+    raw = section.mapping("names", "expected a mapping of name to {slug, title}")
     for name, override in raw.items():
         entry = _Section(override, f"{section.key('names')}.{name}", section.problems)
         slug = entry.text("slug")

@@ -7,12 +7,14 @@ import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
 from .. import assemble, load, state, thumbs, write
 from ..config import Config
 from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
+from ..urls import join_path
 from .run import Run, fingerprint, guarded, log, parallel, rules
 
 
@@ -136,7 +138,8 @@ def enclosures(
                     "thumbnail %s: %s; published with length 0 and a guessed type", url, fact.error
                 )
     expiries = [f.checked + (cfg.ttl if f.ok else cfg.failure_ttl) for f in fresh.values()]
-    store.set_meta("thumbs_due", str(min(expiries)) if expiries else "")
+    due = datetime.fromtimestamp(min(expiries), UTC).isoformat() if expiries else ""
+    store.set_meta("thumbs_due", due)  # when the first remembered probe goes stale
     result = {}
     for url in urls:
         remembered = fresh.get(url) or known.get(url)  # a stale fact beats a guess when offline
@@ -155,8 +158,6 @@ def media_present(run: Run, fact: state.ThumbFact) -> bool:
 
 
 def join_media(cfg: Config, rel: str) -> str:
-    from ..urls import join_path
-
     return join_path(cfg.site.feeds_url, rel)
 
 

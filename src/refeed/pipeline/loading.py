@@ -53,13 +53,18 @@ def compare(run: Run, settle: float) -> Scan:
                 found.unchanged.append((source, stored))
         else:
             found.modified.append((source, stored))
-    thumbs_due = store.meta("thumbs_due")
-    run.changed |= bool(thumbs_due) and float(thumbs_due or 0) <= run.now.timestamp()
-    due = store.meta("next_due")
-    run.changed |= bool(found.gone or found.modified) or (
-        bool(due) and datetime.fromisoformat(due or "") <= run.now
-    )
+    dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
+    run.changed |= bool(found.gone or found.modified)
+    run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
+
+
+def meta_time(store: state.State, key: str) -> datetime | None:
+    """A moment kept in the store's meta table (held-back post or stale probe falling due)."""
+    try:
+        return datetime.fromisoformat(store.meta(key) or "")
+    except ValueError:  # absent (stored as ""), or written by an older refeed
+        return None
 
 
 def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
@@ -71,9 +76,7 @@ def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
             if repeat_known:
                 log.warning("%s", report.skipped[-1])
     report.held_back = [Problem(*item) for item in json.loads(store.meta("held") or "[]")]
-    report.next_due = (
-        datetime.fromisoformat(store.meta("next_due") or "") if store.meta("next_due") else None
-    )
+    report.next_due = meta_time(store, "next_due")
     report.published = int(store.meta("published") or 0)
     report.unchanged = sorted(store.feed_fingerprints())
 
