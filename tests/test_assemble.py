@@ -4,9 +4,18 @@ import dataclasses
 from datetime import UTC, datetime
 from pathlib import Path
 
-from refeed.assemble import EPOCH, article_id, article_link, make_feed, plan_feeds, thumbnail_url
-from refeed.config import NameOverride, TaxonomyConfig, config_from_dict
-from refeed.models import Article
+from refeed.assemble import (
+    EPOCH,
+    Plan,
+    article_id,
+    article_link,
+    listing,
+    make_feed,
+    plan_feeds,
+    thumbnail_url,
+)
+from refeed.config import Config, NameOverride, TaxonomyConfig, config_from_dict
+from refeed.models import Article, Listing
 
 CFG = config_from_dict(
     {
@@ -26,6 +35,17 @@ def art(source: str, day: int, cats: tuple[tuple[str, ...], ...] = (), **kw: obj
         body_format="html",
         categories=cats,
         **kw,  # type: ignore[arg-type]
+    )
+
+
+def planned(articles: list[Article], cfg: Config) -> list[Plan]:
+    return plan_feeds([listing(a, cfg) for a in articles], cfg)
+
+
+def test_a_listing_carries_the_id_the_instant_and_the_groups() -> None:
+    a = art("a.md", 2, (("A", "B"),), tags=("t",))
+    assert listing(a, CFG) == Listing(
+        "a.md", article_id(a, CFG), a.published.timestamp(), (("A", "B"),), ("t",)
     )
 
 
@@ -70,7 +90,7 @@ def test_every_level_of_a_hierarchy_gets_a_feed_newest_first_and_capped() -> Non
         art("3.md", 3, (("A", "B", "C"),)),
         art("4.md", 4),
     ]
-    plans = {p.spec.dir: [a.source for a in p.members] for p in plan_feeds(articles, cfg)}
+    plans = {p.spec.dir: [a.source for a in p.members] for p in planned(articles, cfg)}
     assert plans == {
         "": ["4.md", "3.md"],
         "categories/a": ["3.md", "2.md"],
@@ -81,8 +101,8 @@ def test_every_level_of_a_hierarchy_gets_a_feed_newest_first_and_capped() -> Non
 
 def test_equal_dates_are_ordered_by_id_whatever_the_input_order() -> None:
     articles = [art(f"{n}.md", 1) for n in "abcdef"]
-    first = [a.source for a in plan_feeds(articles, CFG)[0].members]
-    assert first == [a.source for a in plan_feeds(list(reversed(articles)), CFG)[0].members]
+    first = [a.source for a in planned(articles, CFG)[0].members]
+    assert first == [a.source for a in planned(list(reversed(articles)), CFG)[0].members]
 
 
 def test_category_names_config_sets_slug_and_title() -> None:
@@ -90,19 +110,19 @@ def test_category_names_config_sets_slug_and_title() -> None:
         CFG,
         categories=TaxonomyConfig(names={"金融": NameOverride(slug="finance", title="Finance")}),
     )
-    spec = plan_feeds([art("1.md", 1, (("金融", "股票"),))], cfg)[2].spec
+    spec = planned([art("1.md", 1, (("金融", "股票"),))], cfg)[2].spec
     assert spec.dir == "categories/finance/股票" and spec.title == "Finance › 股票"
 
 
 def test_tag_feeds_only_when_enabled() -> None:
     articles = [art("1.md", 1, tags=("x",))]
-    assert [p.spec.kind for p in plan_feeds(articles, CFG)] == ["site"]
+    assert [p.spec.kind for p in planned(articles, CFG)] == ["site"]
     cfg = dataclasses.replace(CFG, tags=TaxonomyConfig(feeds=True))
-    assert [p.spec.dir for p in plan_feeds(articles, cfg)] == ["", "tags/x"]
+    assert [p.spec.dir for p in planned(articles, cfg)] == ["", "tags/x"]
 
 
 def test_feed_updated_is_the_newest_item_or_the_fallback_never_now() -> None:
-    plan = plan_feeds([art("1.md", 1), art("2.md", 3)], CFG)[0]
+    plan = planned([art("1.md", 1), art("2.md", 3)], CFG)[0]
     assert make_feed(plan.spec, [], CFG, EPOCH).updated == EPOCH
     feed = make_feed(plan.spec, [], CFG, datetime(2021, 11, 9, tzinfo=UTC))
     assert feed.updated.day == 9

@@ -362,6 +362,25 @@ def test_a_deleted_or_corrupt_state_gives_the_same_output(
     assert sum("starting afresh" in r.getMessage() for r in caplog.records) == 1
 
 
+def test_a_store_damaged_past_its_header_is_replaced_and_the_build_still_succeeds(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = make_site({f"a{n}.md": article(f"A{n}", categories=[f"C{n}"]) for n in range(40)})
+    build(cfg)
+    before = snapshot(cfg.output.dir)
+    path = cfg.state_dir / "state.sqlite3"
+    data = path.read_bytes()
+    page = 4096  # the header page stays intact, so opening the store still works
+    assert len(data) > 3 * page
+    path.write_bytes(data[:page] + bytes(range(256)) * ((len(data) - page) // 256))
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        report = build(cfg)
+    assert report.written == [] and report.published == 40
+    assert snapshot(cfg.output.dir) == before
+    assert sum("state store damaged" in r.getMessage() for r in caplog.records) == 1
+    assert build(cfg).written == []  # and the new store works
+
+
 def test_ids_survive_edits_of_title_date_categories_and_a_rename(make_site: SiteFactory) -> None:
     cfg = make_site({"posts/a.md": article("Original", categories=["One"])})
     build(cfg)

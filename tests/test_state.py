@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from refeed.models import Article
-from refeed.state import LockedError, open_state
+from refeed.models import Article, Entry, Listing
+from refeed.state import Item, LockedError, open_state
 
 ARTICLE = Article(
     source="a.md",
@@ -33,11 +33,45 @@ def test_articles_round_trip_without_their_bodies(tmp_path: Path) -> None:
         known = store.articles()
         stored = known["a.md"].article("a.md")
         assert known["bad.md"].article("bad.md") is None
-        assert store.all_articles() == {"a.md": stored}
+        assert store.decoded(["a.md", "bad.md", "gone.md"]) == {"a.md": stored}
     assert stored is not None and stored.body == "" and stored.title == "T"
     assert stored.published == ARTICLE.published and stored.categories == ARTICLE.categories
     assert (known["a.md"].size, known["a.md"].mtime_ns, known["a.md"].hash) == (10, 123, "h1")
     assert known["bad.md"].error == "frontmatter: 'title' is required"
+
+
+def test_listings_and_items_round_trip_and_go_with_their_article(tmp_path: Path) -> None:
+    listing = Listing("a.md", "urn:uuid:1", 1636000000.25, ARTICLE.categories, ARTICLE.tags)
+    entry = Entry(
+        "urn:uuid:1", "T", "https://x/a", ARTICLE.published, ARTICLE.published, "", "",
+        "Ann", ("金融", "x"),
+    )  # fmt: skip
+    item = Item(entry, "clean-key", "https://x/t.jpg", "item-key")
+    with open_state(tmp_path) as store:
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+        store.put_listing(listing)
+        assert store.items(["a.md"]) == {}  # listed, not yet made into an item
+        store.put_item("a.md", item)
+    with open_state(tmp_path) as store:
+        assert store.listings() == {"a.md": listing}
+        assert store.items(["a.md", "b.md"]) == {"a.md": item}
+        store.put_article("a.md", 11, 124, "h2", ARTICLE, None)  # edited: both made again
+        assert store.listings() == {} and store.items(["a.md"]) == {}
+        store.put_listing(listing)
+        store.clear_items()  # a new config
+        assert store.listings() == {}
+        store.put_listing(listing)
+        store.forget_articles(["a.md"])
+        assert store.listings() == {}
+
+
+def test_batched_lookups_find_every_key_beyond_the_parameter_limit(tmp_path: Path) -> None:
+    keys = [f"k{n}" for n in range(1234)]
+    with open_state(tmp_path) as store:
+        for key in keys[::2]:
+            store.put_cleaned(key, f"<p>{key}</p>", key)
+        assert store.cleaned_keys(keys) == set(keys[::2])
+        assert store.cleaned_many(keys)["k1232"] == ("<p>k1232</p>", "k1232")
 
 
 def test_nothing_is_kept_when_the_block_fails(tmp_path: Path) -> None:
@@ -79,6 +113,21 @@ def test_a_store_from_another_schema_version_is_started_afresh(
     with caplog.at_level(logging.WARNING, logger="refeed"), open_state(tmp_path) as store:
         assert store.articles() == {}
     assert "schema version 99" in caplog.text
+
+
+def test_a_store_from_the_previous_schema_gains_the_new_table_and_keeps_its_ids(
+    tmp_path: Path,
+) -> None:
+    with open_state(tmp_path) as store:
+        store.remember_identity("a.md", "h1", "urn:uuid:first")
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    db.execute("DROP TABLE items")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    with open_state(tmp_path) as store:
+        assert store.identity("a.md", "h1", gone=set()) == "urn:uuid:first"
+        assert store.listings() == {}
 
 
 def _hold_lock(

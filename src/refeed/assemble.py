@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from .__about__ import __version__
 from .config import Config, TaxonomyConfig
-from .models import Article, Entry, Feed, FeedFormat, FeedKind, FeedSpec, Thumbnail
+from .models import Article, Entry, Feed, FeedFormat, FeedKind, FeedSpec, Listing, Thumbnail
 from .slugs import assign_slugs
 from .urls import is_http, join_path, resolve, to_uri
 
@@ -30,7 +30,7 @@ class Plan:
     """A feed to write and the articles (newest first, capped) it holds."""
 
     spec: FeedSpec
-    members: tuple[Article, ...]
+    members: tuple[Listing, ...]
 
 
 # --------------------------------------------------------------------------- per article
@@ -105,25 +105,36 @@ def _instant(moment: datetime) -> float:
 # --------------------------------------------------------------------------- planning
 
 
-def newest_first(articles: Iterable[Article], cfg: Config) -> list[Article]:
+def listing(article: Article, cfg: Config) -> Listing:
+    """What :func:`plan_feeds` needs of ``article``."""
+    return Listing(
+        article.source,
+        article_id(article, cfg),
+        article.published.timestamp(),
+        article.categories,
+        article.tags,
+    )
+
+
+def newest_first(articles: Iterable[Listing]) -> list[Listing]:
     """Newest first; equal dates fall back to the id, so the order never depends on the disk."""
-    return sorted(articles, key=lambda a: (-a.published.timestamp(), article_id(a, cfg)))
+    return sorted(articles, key=lambda a: (-a.published, a.id))
 
 
-def plan_feeds(articles: Sequence[Article], cfg: Config) -> list[Plan]:
+def plan_feeds(articles: Sequence[Listing], cfg: Config) -> list[Plan]:
     """Every feed the articles call for: site-wide, each category level, each tag if enabled."""
-    ordered = newest_first(articles, cfg)
+    ordered = newest_first(articles)
     cap = cfg.output.items_per_feed
     plans = [Plan(site_spec(cfg), tuple(ordered[:cap]))]
     if cfg.categories.feeds:
-        by_path: dict[tuple[str, ...], list[Article]] = {}
+        by_path: dict[tuple[str, ...], list[Listing]] = {}
         for article in ordered:
             prefixes = {p[:depth] for p in article.categories for depth in range(1, len(p) + 1)}
             for prefix in prefixes:
                 by_path.setdefault(prefix, []).append(article)
         plans += _taxonomy_plans("category", by_path, cfg.categories, CATEGORY_ROOT, cfg)
     if cfg.tags.feeds:
-        by_tag: dict[tuple[str, ...], list[Article]] = {}
+        by_tag: dict[tuple[str, ...], list[Listing]] = {}
         for article in ordered:
             for tag in article.tags:
                 by_tag.setdefault((tag,), []).append(article)
@@ -133,7 +144,7 @@ def plan_feeds(articles: Sequence[Article], cfg: Config) -> list[Plan]:
 
 def _taxonomy_plans(
     kind: FeedKind,
-    groups: dict[tuple[str, ...], list[Article]],
+    groups: dict[tuple[str, ...], list[Listing]],
     taxonomy: TaxonomyConfig,
     root: str,
     cfg: Config,

@@ -51,6 +51,18 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class Listing:
+    """What planning needs of one article: kept in the state store beside it, so that a build
+    after one edit orders and groups every article without decoding each one."""
+
+    source: str
+    id: str  # the feed item id: ties are ordered by it
+    published: float  # epoch seconds
+    categories: tuple[tuple[str, ...], ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Thumbnail:
     """An enclosure: absolute URL, byte length (0 when unknown) and MIME type."""
 

@@ -15,17 +15,17 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .errors import RefeedError
-from .models import Article
+from .models import Article, Entry, Listing
 
 log = logging.getLogger("refeed")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added the items table; a store from an older refeed gains it in place
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE TABLE IF NOT EXISTS identities (source TEXT PRIMARY KEY, hash TEXT NOT NULL, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS identities_by_hash ON identities (hash);
 CREATE TABLE IF NOT EXISTS cleaned (key TEXT PRIMARY KEY, content TEXT NOT NULL, summary TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS items (
+    source TEXT PRIMARY KEY, id TEXT NOT NULL, published REAL NOT NULL, groups TEXT NOT NULL,
+    entry TEXT, clean_key TEXT, thumbnail TEXT, key TEXT
+);
 CREATE TABLE IF NOT EXISTS feeds (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS thumbs (
     url TEXT NOT NULL, mode TEXT NOT NULL, length INTEGER NOT NULL, type TEXT NOT NULL,
@@ -54,6 +58,17 @@ class LockedError(RefeedError):
         )
 
 
+class StoreDamaged(RefeedError):
+    """The store turned out to be damaged during a build; it has been removed."""
+
+    def __init__(self, path: Path, detail: str) -> None:
+        self.path = path
+        super().__init__(
+            f"{path}: state store damaged ({detail}); removed it, starting afresh: "
+            "the build re-reads everything"
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Stored:
     """What the store knows of one article file."""
@@ -70,6 +85,16 @@ class Stored:
             return None
         data = self.store.fields(source)
         return _decode(data) if data else None
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """An article made into a feed item under the current config, minus body and enclosure."""
+
+    entry: Entry  # content_html and summary empty, thumbnail None
+    clean_key: str  # its cleaned body's key in the cleaned table
+    thumbnail: str | None  # absolute thumbnail URL; its enclosure facts are looked up per build
+    key: str  # fingerprint of what the item is made of, but for the enclosure
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +134,6 @@ class State:
         )
         return {row[0]: Stored(row[1], row[2], row[3], bool(row[4]), row[5], self) for row in rows}
 
-    def all_articles(self) -> dict[str, Article]:
-        """Every parsed article the store holds, decoded (one query)."""
-        rows = self.db.execute("SELECT source, fields FROM articles WHERE fields IS NOT NULL")
-        return {source: _decode(data) for source, data in rows}
-
     def fields(self, source: str) -> str | None:
         row = self.db.execute("SELECT fields FROM articles WHERE source = ?", (source,)).fetchone()
         return None if row is None else row[0]
@@ -131,6 +151,7 @@ class State:
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
             (source, size, mtime_ns, digest, _encode(article) if article else None, error),
         )
+        self.db.execute("DELETE FROM items WHERE source = ?", (source,))  # made from the old one
 
     def touch_article(self, source: str, size: int, mtime_ns: int) -> None:
         """The file was rewritten with the same bytes: only its stat changed."""
@@ -138,16 +159,67 @@ class State:
             "UPDATE articles SET size = ?, mtime_ns = ? WHERE source = ?", (size, mtime_ns, source)
         )
 
+    def decoded(self, sources: list[str]) -> dict[str, Article]:
+        """The parsed articles the store holds for ``sources``."""
+        query = "SELECT source, fields FROM articles WHERE fields IS NOT NULL AND source IN ({})"
+        return {source: _decode(data) for source, data in self._in_batches(query, sources)}
+
     def forget_articles(self, sources: list[str]) -> None:
-        self.db.executemany("DELETE FROM articles WHERE source = ?", [(s,) for s in sources])
+        for table in ("articles", "items"):
+            self.db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in sources])
 
     def clear_articles(self) -> None:
         self.db.execute("DELETE FROM articles")
+        self.clear_items()
 
     def forget_everything(self) -> None:
         """Everything but the identity registry: ids must outlive any rebuild."""
-        for table in ("meta", "articles", "cleaned", "feeds"):
+        for table in ("meta", "articles", "items", "cleaned", "feeds"):
             self.db.execute(f"DELETE FROM {table}")
+
+    # ----------------------------------------------------------------- items
+    # Per article, under the current config: its listing (what planning needs), kept for every
+    # article, and its item (the feed entry it makes), kept once it has been in some feed.
+
+    def listings(self) -> dict[str, Listing]:
+        """Every listing (one query, small rows)."""
+        rows = self.db.execute("SELECT source, id, published, groups FROM items")
+        listings = {}
+        for source, identity, published, groups in rows:
+            categories, tags = json.loads(groups)
+            listings[source] = Listing(
+                source, identity, published, tuple(map(tuple, categories)), tuple(tags)
+            )
+        return listings
+
+    def put_listing(self, listing: Listing) -> None:
+        groups = json.dumps([listing.categories, listing.tags], ensure_ascii=False)
+        self.db.execute(
+            "INSERT OR REPLACE INTO items (source, id, published, groups) VALUES (?, ?, ?, ?)",
+            (listing.source, listing.id, listing.published, groups),
+        )
+
+    def items(self, sources: list[str]) -> dict[str, Item]:
+        """The items kept for ``sources`` (those never made into one are absent)."""
+        query = (
+            "SELECT source, entry, clean_key, thumbnail, key FROM items"
+            " WHERE entry IS NOT NULL AND source IN ({})"
+        )
+        return {
+            source: Item(_decode_entry(entry), clean_key, thumbnail, key)
+            for source, entry, clean_key, thumbnail, key in self._in_batches(query, sources)
+        }
+
+    def put_item(self, source: str, item: Item) -> None:
+        """Keep ``source``'s item beside its listing (see :meth:`put_listing`)."""
+        self.db.execute(
+            "UPDATE items SET entry = ?, clean_key = ?, thumbnail = ?, key = ? WHERE source = ?",
+            (_encode_entry(item.entry), item.clean_key, item.thumbnail, item.key, source),
+        )
+
+    def clear_items(self) -> None:
+        """Items depend on the config: a new one makes every item again."""
+        self.db.execute("DELETE FROM items")
 
     # ----------------------------------------------------------------- identities
 
@@ -174,28 +246,13 @@ class State:
     # ----------------------------------------------------------------- cleaned bodies
 
     def cleaned_many(self, keys: list[str]) -> dict[str, tuple[str, str]]:
-        """The cleaned bodies the store holds for ``keys`` (queried in batches)."""
-        found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(keys), 500):
-            batch = keys[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            query = f"SELECT key, content, summary FROM cleaned WHERE key IN ({marks})"
-            found.update((k, (c, s)) for k, c, s in self.db.execute(query, batch))
-        return found
+        """The cleaned bodies the store holds for ``keys``."""
+        query = "SELECT key, content, summary FROM cleaned WHERE key IN ({})"
+        return {k: (c, s) for k, c, s in self._in_batches(query, keys)}
 
     def cleaned_keys(self, keys: list[str]) -> set[str]:
         """Which of ``keys`` the store holds a cleaned body for (without reading the bodies)."""
-        found: set[str] = set()
-        for start in range(0, len(keys), 500):
-            batch = keys[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            found.update(
-                k
-                for (k,) in self.db.execute(
-                    f"SELECT key FROM cleaned WHERE key IN ({marks})", batch
-                )
-            )
-        return found
+        return {k for (k,) in self._in_batches("SELECT key FROM cleaned WHERE key IN ({})", keys)}
 
     def put_cleaned(self, key: str, content: str, summary: str) -> None:
         self.db.execute(
@@ -211,16 +268,11 @@ class State:
     # ----------------------------------------------------------------- thumbnails
 
     def thumbs(self, urls: list[str], mode: str) -> dict[str, ThumbFact]:
-        found: dict[str, ThumbFact] = {}
-        for start in range(0, len(urls), 500):
-            batch = urls[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            query = f"SELECT url, length, type, media, ok, checked, error FROM thumbs WHERE mode = ? AND url IN ({marks})"
-            for url, length, kind, media, ok, checked, error in self.db.execute(
-                query, [mode, *batch]
-            ):
-                found[url] = ThumbFact(length, kind, media, bool(ok), checked, error)
-        return found
+        query = "SELECT url, length, type, media, ok, checked, error FROM thumbs WHERE mode = ? AND url IN ({})"
+        return {
+            url: ThumbFact(length, kind, media, bool(ok), checked, error)
+            for url, length, kind, media, ok, checked, error in self._in_batches(query, urls, mode)
+        }
 
     def put_thumb(self, url: str, mode: str, fact: ThumbFact) -> None:
         self.db.execute(
@@ -238,6 +290,13 @@ class State:
             self.db.execute("DELETE FROM feeds WHERE file = ?", (file,))
         else:
             self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (file, fingerprint))
+
+    def _in_batches(self, query: str, keys: list[str], *params: object) -> Iterable[Any]:
+        """Rows of ``query`` (its ``IN ({})`` filled with ``keys``), 500 keys at a time: SQLite
+        caps the number of parameters in one statement."""
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            yield from self.db.execute(query.format(",".join("?" * len(batch))), [*params, *batch])
 
     # ----------------------------------------------------------------- status
 
@@ -257,12 +316,26 @@ class State:
 def open_state(folder: Path, wait: bool = True) -> Iterator[State]:
     """Lock ``folder``, open (or start afresh) its store, and commit when the block succeeds."""
     folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "state.sqlite3"
     with _locked(folder / "lock", wait):
-        db = _connect(folder / "state.sqlite3")
+        db = _connect(path)
         try:
             db.execute("BEGIN")
             yield State(db, folder)
             db.commit()
+        except sqlite3.DatabaseError as exc:
+            # Damage deep in the file shows only when that page is read (checking every page
+            # at each start would cost a no-op build more than all its other work).
+            with contextlib.suppress(sqlite3.Error):
+                db.rollback()
+            if getattr(exc, "sqlite_errorcode", None) not in (
+                sqlite3.SQLITE_CORRUPT,
+                sqlite3.SQLITE_NOTADB,
+            ):
+                raise
+            db.close()
+            _remove(path)
+            raise StoreDamaged(path, str(exc)) from exc
         except BaseException:
             db.rollback()
             raise
@@ -288,11 +361,11 @@ def _connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, isolation_level=None)
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
+            if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"schema version {version}, expected {SCHEMA_VERSION}")
-            db.executescript(_SCHEMA)
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            db.execute("PRAGMA integrity_check").fetchone()
+            if version < SCHEMA_VERSION:  # new, or older: versions only ever add tables
+                db.executescript(_SCHEMA)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return db
         except sqlite3.DatabaseError as exc:
             db.close()
@@ -303,16 +376,20 @@ def _connect(path: Path) -> sqlite3.Connection:
                 path,
                 exc,
             )
-            for leftover in (
-                path,
-                path.with_name(path.name + "-journal"),
-                path.with_name(path.name + "-wal"),
-            ):
-                leftover.unlink(missing_ok=True)
+            _remove(path)
     raise AssertionError("unreachable")
 
 
-# --------------------------------------------------------------------- Article <-> JSON
+def _remove(path: Path) -> None:
+    for leftover in (
+        path,
+        path.with_name(path.name + "-journal"),
+        path.with_name(path.name + "-wal"),
+    ):
+        leftover.unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------- Article, Entry <-> JSON
 
 _DATES = ("published", "updated")
 
@@ -323,6 +400,20 @@ def _encode(article: Article) -> str:
         if data[key] is not None:
             data[key] = data[key].isoformat()
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _encode_entry(entry: Entry) -> str:
+    data = [entry.id, entry.title, entry.link, entry.published.isoformat(),
+            entry.updated.isoformat(), entry.author, entry.categories]  # fmt: skip
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def _decode_entry(text: str) -> Entry:
+    identity, title, link, published, updated, author, categories = json.loads(text)
+    return Entry(
+        identity, title, link, datetime.fromisoformat(published), datetime.fromisoformat(updated),
+        "", "", author, tuple(categories),
+    )  # fmt: skip
 
 
 def _decode(text: str) -> Article:

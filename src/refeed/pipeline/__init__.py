@@ -61,8 +61,29 @@ def build(
     ``lookup``: enclosure facts from this function instead of the cached prober.
     ``offline``: no network: thumbnails come from the cache or are guessed from their URL.
     """
-    started = time.perf_counter()
-    now = now or datetime.now(UTC)
+    once = partial(
+        _build, cfg, now or datetime.now(UTC), time.perf_counter(), prune, lookup, offline,
+        progress, settle, repeat_known, full,
+    )  # fmt: skip
+    try:
+        return once()
+    except state.StoreDamaged as exc:  # removed: once more from scratch, as after a deletion
+        log.warning("%s", exc)
+        return once()
+
+
+def _build(
+    cfg: Config,
+    now: datetime,
+    started: float,
+    prune: bool,
+    lookup: thumbs.ThumbLookup | None,
+    offline: bool,
+    progress: Progress | None,
+    settle: float,
+    repeat_known: bool,
+    full: bool,
+) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
     with state.open_state(cfg.state_dir, wait=wait) as store:
         run = Run(cfg, store, now)
@@ -73,6 +94,7 @@ def build(
             run.changed = store.meta("config") != config_key
             if run.changed:
                 rules(cfg)  # a new config's selectors are checked before anything is read
+                store.clear_items()  # made under the old config
             store.set_meta("config", config_key)
             found = compare(run, settle)
             if run.changed or prune or not _outputs_intact(run):
@@ -96,13 +118,13 @@ def _outputs_intact(run: Run) -> bool:
 def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: bool) -> None:
     entries: dict[str, Entry] = {}
     keys: dict[str, str] = {}
-    articles = run.articles
+    listings = run.listings
     while True:  # an article that fails to clean is dropped and the feeds re-planned without it
-        plans = assemble.plan_feeds(articles, run.cfg)
+        plans = assemble.plan_feeds(listings, run.cfg)
         failed = make_entries(run, plans, entries, keys, partial(enclosures, run, lookup, offline))
         if not failed:
             break
-        articles = [a for a in articles if a.source not in failed]
+        listings = [a for a in listings if a.source not in failed]
     run.store.keep_cleaned({keys[source] for source in entries})
     newest = max(
         (e.updated for e in entries.values()), key=lambda d: d.timestamp(), default=assemble.EPOCH
@@ -111,8 +133,8 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
         assemble.make_feed(p.spec, [entries[a.source] for a in p.members], run.cfg, newest)
         for p in plans
     ]
-    run.report.published = len(articles)
-    run.store.set_meta("published", str(len(articles)))
+    run.report.published = len(listings)
+    run.store.set_meta("published", str(len(listings)))
     handle_orphans(run, feeds, prune, newest)
     publish(run, feeds)
     if run.cfg.output.opml:

@@ -39,53 +39,73 @@ def make_entries(
 ) -> set[str]:
     """Entries for the articles that appear in some feed (only those: feeds are capped).
 
-    Cleaned bodies come from the store when the article and the cleaning rules are unchanged;
-    the rest are cleaned, on every core when there are enough of them to pay for the processes.
+    Items come from the store when already made under this config; cleaned bodies likewise.
+    The rest are made, and cleaned on every core when there are enough to pay for the processes.
     """
     cfg = run.cfg
-    members = {a.source: a for plan in plans for a in plan.members if a.source not in entries}
-    jobs: list[CleanJob] = []
-    links = {source: assemble.article_link(article, cfg) for source, article in members.items()}
-    bases = {source: cfg.articles.base_url or links[source] for source in members}
-    for source in members:
-        keys[source] = fingerprint(
-            run.digests[source], bases[source], cfg.clean.remove, cfg.clean.summary_length
+    wanted = list(
+        dict.fromkeys(a.source for plan in plans for a in plan.members if a.source not in entries)
+    )
+    items = run.store.items(wanted)
+    articles = run.store.decoded([source for source in wanted if source not in items])
+    for source, article in articles.items():
+        items[source] = make_item(run, article)
+    present = run.store.cleaned_keys([item.clean_key for item in items.values()])
+    todo = [source for source in wanted if items[source].clean_key not in present]
+    articles.update(run.store.decoded([source for source in todo if source not in articles]))
+    jobs = [
+        CleanJob(
+            items[source].clean_key,
+            source,
+            str(cfg.articles.dir / source),
+            articles[source].body_format,
+            cfg.articles.base_url or items[source].entry.link,
+            articles[source].summary,
         )
-    present = run.store.cleaned_keys([keys[source] for source in members])
-    for source, article in members.items():
-        if keys[source] not in present:
-            path = str(cfg.articles.dir / source)
-            jobs.append(
-                CleanJob(
-                    keys[source], source, path, article.body_format, bases[source], article.summary
-                )
-            )
+        for source in todo
+    ]
     cleaned = clean_all(jobs, cfg) if jobs else {}
-    thumbnail_urls = {
-        source: thumbnail_url(article, links[source]) for source, article in members.items()
-    }
-    facts = enclosures(sorted({url for url in thumbnail_urls.values() if url}))
+    facts = enclosures(sorted({item.thumbnail for item in items.values() if item.thumbnail}))
     failed: set[str] = set()
-    for source, article in members.items():
-        outcome = cleaned.get(keys[source])
+    for source in wanted:
+        item = items[source]
+        outcome = cleaned.get(item.clean_key)
         if isinstance(outcome, str):
             failed.add(source)
             run.report.skipped.append(Problem(source, outcome))
             log.warning("%s", run.report.skipped[-1])
             continue
         if outcome is not None:
-            run.store.put_cleaned(keys[source], *outcome)
-            run.bodies[keys[source]] = outcome
-        url = thumbnail_urls[source]
-        thumbnail = facts.get(url) if url else None
+            run.store.put_cleaned(item.clean_key, *outcome)
+            run.bodies[item.clean_key] = outcome
+        thumbnail = facts.get(item.thumbnail) if item.thumbnail else None
         # Bodies are filled in only for the feeds that get rendered (see fill).
-        entries[source] = assemble.make_entry(article, cfg, "", "", thumbnail, links[source])
-        run.clean_keys[entries[source].id] = keys[source]
-        # What the entry is made of, cheaper to fingerprint than the entry and its whole body.
-        run.entry_keys[entries[source].id] = fingerprint(
-            keys[source], article, thumbnail, links[source]
-        )
+        entry = dataclasses.replace(item.entry, thumbnail=thumbnail) if thumbnail else item.entry
+        entries[source] = entry
+        keys[source] = run.clean_keys[entry.id] = item.clean_key
+        run.entry_keys[entry.id] = fingerprint(item.key, thumbnail)
     return failed
+
+
+def make_item(run: Run, article: Article) -> state.Item:
+    """``article`` as a feed item under this config, kept in the store for the next builds."""
+    cfg = run.cfg
+    link = assemble.article_link(article, cfg)
+    clean_key = fingerprint(
+        run.digests[article.source],
+        cfg.articles.base_url or link,
+        cfg.clean.remove,
+        cfg.clean.summary_length,
+    )
+    item = state.Item(
+        assemble.make_entry(article, cfg, "", "", None, link),
+        clean_key,
+        thumbnail_url(article, link),
+        # What the entry is made of: cheaper to fingerprint than the entry and its whole body.
+        fingerprint(clean_key, article, link),
+    )
+    run.store.put_item(article.source, item)
+    return item
 
 
 def fill(run: Run, feed: Feed) -> Feed:

@@ -14,7 +14,7 @@ from functools import partial
 from .. import assemble, load, state
 from ..config import Config
 from ..errors import ArticleError
-from ..models import Article, Problem
+from ..models import Article, Listing, Problem
 from .run import Progress, Run, fingerprint, log, parallel, scan_articles
 
 
@@ -82,22 +82,28 @@ def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
 
 
 def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known: bool) -> None:
-    """Every article: decoded from the store when its file is unchanged, parsed anew otherwise."""
+    """Every article's listing: from the store when its file is unchanged (nothing is decoded),
+    parsed anew otherwise."""
     report, store = run.report, run.store
-    loaded: list[Article] = []
+    loaded: list[Listing] = []
     total = len(found.unchanged) + len(found.modified)
-    known = store.all_articles() if found.unchanged else {}
+    known = store.listings() if found.unchanged else {}
+    unlisted: list[str] = []  # parsed before, listed under another config: listed again
     for index, (source, stored) in enumerate(found.unchanged):
         if progress is not None:
             progress(index, total)
         run.digests[source.rel] = stored.hash
-        article = known.get(source.rel)
-        if article is not None:
-            loaded.append(article)
+        if stored.parsed:
+            listing = known.get(source.rel)
+            if listing is None:
+                unlisted.append(source.rel)
+            else:
+                loaded.append(listing)
         elif stored.error is not None:
             report.skipped.append(Problem(source.rel, stored.error))
             if repeat_known:
                 log.warning("%s", report.skipped[-1])
+    loaded += (list_article(run, article) for article in store.decoded(unlisted).values())
     parsed = parallel(partial(read_one, cfg=run.cfg), [source for source, _ in found.modified])
     for index, ((source, maybe_stored), outcome) in enumerate(
         zip(found.modified, parsed, strict=True)
@@ -105,28 +111,46 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
         if progress is not None:
             progress(len(found.unchanged) + index, total)
         try:
-            loaded.append(load_modified(run, source, maybe_stored, outcome, found.gone))
+            article = load_modified(run, source, maybe_stored, outcome, found.gone)
         except ArticleError as exc:
             log.warning("%s", exc)
             report.skipped.append(Problem(source.rel, exc.reason))
-    held = []
-    for article in sorted(loaded, key=lambda a: a.source):
-        if run.cfg.articles.future == "hold" and article.published > run.now:
-            held.append(
-                Problem(
-                    article.source,
-                    f"held back: dated {article.published.isoformat()}, in the future",
-                )
-            )
-            log.info("%s", held[-1])
-            report.next_due = min(filter(None, (report.next_due, article.published)))
         else:
-            run.articles.append(article)
-    report.held_back = held
+            loaded.append(list_article(run, article))
+    loaded.sort(key=lambda listing: listing.source)
+    held = hold_back(run, loaded) if run.cfg.articles.future == "hold" else []
+    report.held_back = [problem for problem, _ in held]
+    held_sources = {problem.path for problem in report.held_back}
+    run.listings = [listing for listing in loaded if listing.source not in held_sources]
+    report.next_due = min((due for _, due in held), default=None)
     report.skipped.sort(key=lambda p: p.path)
     drop_duplicate_ids(run)
-    store.set_meta("held", json.dumps([[p.path, p.reason] for p in held], ensure_ascii=False))
+    store.set_meta(
+        "held", json.dumps([[p.path, p.reason] for p in report.held_back], ensure_ascii=False)
+    )
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
+
+
+def list_article(run: Run, article: Article) -> Listing:
+    listing = assemble.listing(article, run.cfg)
+    run.store.put_listing(listing)
+    return listing
+
+
+def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime]]:
+    """The posts dated in the future (``articles.future: hold``), and when each falls due."""
+    now = run.now.timestamp()
+    future = [listing.source for listing in listings if listing.published > now]
+    held = []
+    for source, article in sorted(run.store.decoded(future).items()):
+        held.append(
+            (
+                Problem(source, f"held back: dated {article.published.isoformat()}, in the future"),
+                article.published,
+            )
+        )
+        log.info("%s", held[-1][0])
+    return held
 
 
 Read = tuple[str | None, Article | None, str | None]  # (content hash, article, why it failed)
@@ -170,18 +194,17 @@ def drop_duplicate_ids(run: Run) -> None:
     """Readers deduplicate on ids: of two articles claiming one id, the second is skipped."""
     owners: dict[str, str] = {}
     kept = []
-    for article in run.articles:
-        identity = assemble.article_id(article, run.cfg)
-        if identity in owners:
+    for listing in run.listings:
+        if listing.id in owners:
             problem = Problem(
-                article.source, f"id {identity!r} is already used by {owners[identity]}"
+                listing.source, f"id {listing.id!r} is already used by {owners[listing.id]}"
             )
             log.warning("%s", problem)
             run.report.skipped.append(problem)
         else:
-            owners[identity] = article.source
-            kept.append(article)
-    run.articles = kept
+            owners[listing.id] = listing.source
+            kept.append(listing)
+    run.listings = kept
 
 
 def parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:

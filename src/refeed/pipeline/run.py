@@ -16,7 +16,7 @@ from .. import load, state
 from ..__about__ import __version__
 from ..config import Config
 from ..errors import ConfigError, WriteError
-from ..models import Article, Problem, RunReport
+from ..models import Listing, Problem, RunReport
 
 if TYPE_CHECKING:
     from .. import clean
@@ -33,7 +33,7 @@ class Run:
     store: state.State
     now: datetime
     report: RunReport = field(default_factory=RunReport)
-    articles: list[Article] = field(default_factory=list)
+    listings: list[Listing] = field(default_factory=list)  # the articles to publish
     digests: dict[str, str] = field(default_factory=dict)
     entry_keys: dict[str, str] = field(default_factory=dict)  # entry id -> fingerprint
     clean_keys: dict[str, str] = field(default_factory=dict)  # entry id -> its cleaned body's key
