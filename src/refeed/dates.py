@@ -13,8 +13,6 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 
-from dateutil import parser as dateutil_parser
-
 # North American zone names, as RFC 822 defines them; dateutil knows none of these by itself.
 _ZONE_NAMES: dict[str, int] = {
     "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
@@ -121,6 +119,8 @@ def _parse_rfc822(text: str, tz: tzinfo) -> datetime | None:
 
 
 def _parse_loose(text: str, tz: tzinfo, default_time: time) -> datetime | None:
+    from dateutil import parser as dateutil_parser  # the last resort: loaded only when needed
+
     try:
         with warnings.catch_warnings():
             # An unknown zone name would be dropped with a warning; refuse the date instead.

@@ -11,11 +11,10 @@ import fnmatch
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
@@ -33,8 +32,7 @@ _MAX_LEVELS = 8  # category hierarchy depth kept; deeper levels are dropped
 _OPENING = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
 
 
-@dataclass(frozen=True, slots=True)
-class SourceFile:
+class SourceFile(NamedTuple):  # a tuple: made once per file on every build, so it is cheap
     rel: str  # posix path relative to the article directory: the article's identity
     abspath: str | Path
     size: int = -1  # from the scan's stat; -1 when not known
@@ -73,29 +71,30 @@ def scan(
                 Problem(prefix.rstrip("/") or ".", f"cannot read folder: {exc.strerror}")
             )
             continue
-        for entry in entries:
-            if entry.name.startswith("."):
+        for entry in entries:  # the hot loop of a no-op build: plain files first
+            name = entry.name
+            if name[0] == ".":
                 continue
-            rel = prefix + entry.name
+            rel = prefix + name
             try:
-                if entry.is_symlink():
-                    if _points_to_folder(entry):  # a folder link is never descended
-                        if _link_target(Path(entry.path), root) is None:
-                            problems.append(
-                                Problem(
-                                    rel, "not followed: link points outside the article directory"
-                                )
-                            )
-                    elif selected(rel):
-                        links.append((rel, Path(entry.path)))
+                if entry.is_file(follow_symlinks=False):
+                    if selected(rel, name):
+                        stat = entry.stat(follow_symlinks=False)
+                        found.append(SourceFile(rel, entry.path, stat.st_size, stat.st_mtime_ns))
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append((entry.path, rel + "/"))
-                elif entry.is_file(follow_symlinks=False) and selected(rel):
-                    stat = entry.stat(follow_symlinks=False)
-                    found.append(SourceFile(rel, entry.path, stat.st_size, stat.st_mtime_ns))
+                elif not entry.is_symlink():
+                    continue  # a socket, a fifo, a device: never an article
+                elif _points_to_folder(entry):  # a folder link is never descended
+                    if _link_target(Path(entry.path), root) is None:
+                        problems.append(
+                            Problem(rel, "not followed: link points outside the article directory")
+                        )
+                elif selected(rel, name):
+                    links.append((rel, Path(entry.path)))
             except OSError as exc:
                 problems.append(Problem(rel, f"cannot read: {exc.strerror}"))
-    real = {os.fspath(f.abspath) for f in found}
+    real = {os.fspath(f.abspath) for f in found} if links else set()
     for rel, path in links:
         try:
             target = path.resolve(strict=True)
@@ -110,7 +109,7 @@ def scan(
         elif str(target) not in real and target.is_file():
             stat = target.stat()
             found.append(SourceFile(rel, path, stat.st_size, stat.st_mtime_ns))
-    found.sort(key=lambda f: f.rel)
+    found.sort()  # by rel: unique, so the other fields never take part
     problems.sort(key=lambda p: p.path)
     return found, problems
 
@@ -130,27 +129,35 @@ def _link_target(path: Path, root: Path) -> Path | None:
     return target if target.is_relative_to(root) else None
 
 
-def _matcher(include: tuple[str, ...], exclude: tuple[str, ...]) -> Callable[[str], bool]:
-    """``rel -> bool`` with pathlib's match semantics (patterns match from the right).
+def _matcher(include: tuple[str, ...], exclude: tuple[str, ...]) -> Callable[[str, str], bool]:
+    """``(rel, name) -> bool`` with pathlib's match semantics (patterns match from the right).
 
     Patterns without a ``/`` (the usual ``*.md``) need only the file name, which one compiled
     regex checks far faster than ``PurePosixPath.match`` does per file.
     """
 
-    def compile_side(patterns: tuple[str, ...]) -> Callable[[str], bool]:
+    def compile_side(patterns: tuple[str, ...]) -> Callable[[str, str], bool]:
         by_name = [p for p in patterns if "/" not in p]
         by_path = [p for p in patterns if "/" in p]
         name_re = re.compile("|".join(fnmatch.translate(p) for p in by_name)) if by_name else None
+        if not by_path:
+            if name_re is None:
+                return lambda rel, name: False
+            match = name_re.match
+            return lambda rel, name: match(name) is not None
 
-        def test(rel: str) -> bool:
-            if name_re is not None and name_re.match(rel.rsplit("/", 1)[-1]):
+        def test(rel: str, name: str) -> bool:
+            if name_re is not None and name_re.match(name):
                 return True
             return any(PurePosixPath(rel).match(p) for p in by_path)
 
         return test
 
-    wanted, unwanted = compile_side(include), compile_side(exclude)
-    return lambda rel: wanted(rel) and not unwanted(rel)
+    wanted = compile_side(include)
+    if not exclude:
+        return wanted
+    unwanted = compile_side(exclude)
+    return lambda rel, name: wanted(rel, name) and not unwanted(rel, name)
 
 
 # --------------------------------------------------------------------------- reading

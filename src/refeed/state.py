@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import RefeedError
 from .models import Article, Entry, Listing
@@ -69,9 +69,8 @@ class StoreDamaged(RefeedError):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Stored:
-    """What the store knows of one article file."""
+class Stored(NamedTuple):
+    """What the store knows of one article file (a tuple: one per file on every build)."""
 
     size: int
     mtime_ns: int
@@ -132,7 +131,10 @@ class State:
         rows = self.db.execute(
             "SELECT source, size, mtime_ns, hash, fields IS NOT NULL, error FROM articles"
         )
-        return {row[0]: Stored(row[1], row[2], row[3], bool(row[4]), row[5], self) for row in rows}
+        return {
+            source: Stored(size, mtime_ns, digest, bool(parsed), error, self)
+            for source, size, mtime_ns, digest, parsed, error in rows
+        }
 
     def fields(self, source: str) -> str | None:
         row = self.db.execute("SELECT fields FROM articles WHERE source = ?", (source,)).fetchone()
@@ -184,12 +186,13 @@ class State:
     def listings(self) -> dict[str, Listing]:
         """Every listing (one query, small rows)."""
         rows = self.db.execute("SELECT source, id, published, groups FROM items")
+        decoded: dict[str, tuple[Any, Any]] = {}  # most articles share a few category sets
         listings = {}
         for source, identity, published, groups in rows:
-            categories, tags = json.loads(groups)
-            listings[source] = Listing(
-                source, identity, published, tuple(map(tuple, categories)), tuple(tags)
-            )
+            if (pair := decoded.get(groups)) is None:
+                categories, tags = json.loads(groups)
+                pair = decoded[groups] = (tuple(map(tuple, categories)), tuple(tags))
+            listings[source] = Listing(source, identity, published, *pair)
         return listings
 
     def put_listing(self, listing: Listing) -> None:

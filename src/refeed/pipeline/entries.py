@@ -15,7 +15,7 @@ from .. import assemble, load, state, thumbs, write
 from ..config import Config
 from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
 from ..urls import join_path
-from .run import Run, fingerprint, guarded, log, parallel, rules
+from .run import Parts, Run, fingerprint, guarded, log, parallel, rules
 
 
 @dataclass(frozen=True)
@@ -78,12 +78,11 @@ def make_entries(
         if outcome is not None:
             run.store.put_cleaned(item.clean_key, *outcome)
             run.bodies[item.clean_key] = outcome
+        # Bodies and enclosures are filled in only for the feeds that get rendered (see fill).
+        entries[source] = item.entry
+        keys[source] = item.clean_key
         thumbnail = facts.get(item.thumbnail) if item.thumbnail else None
-        # Bodies are filled in only for the feeds that get rendered (see fill).
-        entry = dataclasses.replace(item.entry, thumbnail=thumbnail) if thumbnail else item.entry
-        entries[source] = entry
-        keys[source] = run.clean_keys[entry.id] = item.clean_key
-        run.entry_keys[entry.id] = fingerprint(item.key, thumbnail)
+        run.parts[item.entry.id] = Parts(item.key, item.clean_key, thumbnail)
     return failed
 
 
@@ -109,12 +108,18 @@ def make_item(run: Run, article: Article) -> state.Item:
 
 
 def fill(run: Run, feed: Feed) -> Feed:
-    """``feed`` with its items' cleaned bodies: fetched only for a feed that is rendered."""
-    wanted = [run.clean_keys[entry.id] for entry in feed.entries]
-    run.bodies.update(run.store.cleaned_many([k for k in wanted if k not in run.bodies]))
+    """``feed`` with its items' cleaned bodies and enclosures: only for a feed that is rendered."""
+    parts = [run.parts[entry.id] for entry in feed.entries]
+    wanted = [p.clean_key for p in parts if p.clean_key not in run.bodies]
+    run.bodies.update(run.store.cleaned_many(wanted))
     entries = tuple(
-        dataclasses.replace(entry, content_html=run.bodies[key][0], summary=run.bodies[key][1])
-        for entry, key in zip(feed.entries, wanted, strict=True)
+        dataclasses.replace(
+            entry,
+            content_html=run.bodies[p.clean_key][0],
+            summary=run.bodies[p.clean_key][1],
+            thumbnail=p.thumbnail,
+        )
+        for entry, p in zip(feed.entries, parts, strict=True)
     )
     return dataclasses.replace(feed, entries=entries)
 

@@ -52,7 +52,8 @@ def publish(run: Run, feeds: list[Feed]) -> None:
     previous = run.store.feed_fingerprints()
     for feed in feeds:
         head = dataclasses.replace(feed, entries=())
-        key = fingerprint(head, [run.entry_keys[e.id] for e in feed.entries])
+        parts = [run.parts[entry.id] for entry in feed.entries]
+        key = fingerprint(head, [(p.key, p.thumbnail) for p in parts])  # bodies: in p.key
         full: Feed | None = None
         for fmt in run.cfg.output.formats:
             rel = feed.spec.file(fmt)

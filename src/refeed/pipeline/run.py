@@ -10,19 +10,27 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 from .. import load, state
 from ..__about__ import __version__
 from ..config import Config
 from ..errors import ConfigError, WriteError
-from ..models import Listing, Problem, RunReport
+from ..models import Listing, Problem, RunReport, Thumbnail
 
 if TYPE_CHECKING:
     from .. import clean
 
 log = logging.getLogger("refeed")
 Progress = Callable[[int, int], None]
+
+
+class Parts(NamedTuple):
+    """What one feed entry is made of, beyond the entry itself (filled in only when rendered)."""
+
+    key: str  # fingerprint of the item (see state.Item.key)
+    clean_key: str  # its cleaned body's key in the store
+    thumbnail: Thumbnail | None
 
 
 @dataclass
@@ -35,8 +43,7 @@ class Run:
     report: RunReport = field(default_factory=RunReport)
     listings: list[Listing] = field(default_factory=list)  # the articles to publish
     digests: dict[str, str] = field(default_factory=dict)
-    entry_keys: dict[str, str] = field(default_factory=dict)  # entry id -> fingerprint
-    clean_keys: dict[str, str] = field(default_factory=dict)  # entry id -> its cleaned body's key
+    parts: dict[str, Parts] = field(default_factory=dict)  # entry id -> what it is made of
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
     changed: bool = False
