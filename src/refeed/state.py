@@ -232,6 +232,8 @@ class State:
         row = self.db.execute("SELECT id FROM identities WHERE source = ?", (source,)).fetchone()
         if row is not None:
             return str(row[0])
+        if not gone:
+            return None
         for old_source, old_id in self.db.execute(
             "SELECT source, id FROM identities WHERE hash = ? ORDER BY source", (digest,)
         ):
@@ -395,10 +397,11 @@ def _remove(path: Path) -> None:
 # --------------------------------------------------------------------- Article, Entry <-> JSON
 
 _DATES = ("published", "updated")
+_STORED = tuple(f.name for f in fields(Article) if f.name != "body")
 
 
 def _encode(article: Article) -> str:
-    data = {f.name: getattr(article, f.name) for f in fields(Article) if f.name != "body"}
+    data = {name: getattr(article, name) for name in _STORED}
     for key in _DATES:
         if data[key] is not None:
             data[key] = data[key].isoformat()

@@ -153,7 +153,8 @@ def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime
     return held
 
 
-Read = tuple[str | None, Article | None, str | None]  # (content hash, article, why it failed)
+# (content hash, article, the id it would get, why it failed)
+Read = tuple[str | None, Article | None, str | None, str | None]
 
 
 def read_one(source: load.SourceFile, cfg: Config) -> Read:
@@ -161,19 +162,20 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
     try:
         data = load.read_bytes(source, cfg.articles.max_bytes)
     except ArticleError as exc:
-        return None, None, exc.reason
+        return None, None, None, exc.reason
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
         article = parse(source, data, cfg)
     except ArticleError as exc:
-        return digest, None, exc.reason
-    return digest, dataclasses.replace(article, body=""), None  # bodies are re-read when cleaned
+        return digest, None, None, exc.reason
+    # Bodies are re-read when cleaned; the id is derived here, on every core.
+    return digest, dataclasses.replace(article, body=""), assemble.article_id(article, cfg), None
 
 
 def load_modified(
     run: Run, source: load.SourceFile, stored: state.Stored | None, outcome: Read, gone: set[str]
 ) -> Article:
-    digest, article, error = outcome
+    digest, article, derived_id, error = outcome
     if digest is None:  # unreadable: not remembered, so it is tried again next time
         raise ArticleError(source.rel, error or "cannot read file")
     run.digests[source.rel] = digest
@@ -185,7 +187,8 @@ def load_modified(
     if article is None:
         run.store.put_article(source.rel, source.size, source.mtime_ns, digest, None, error)
         raise ArticleError(source.rel, error or "cannot parse")
-    article = with_identity(run, article, digest, gone)
+    assert derived_id is not None  # set with every article
+    article = with_identity(run, article, digest, gone, derived_id)
     run.store.put_article(source.rel, source.size, source.mtime_ns, digest, article, None)
     return article
 
@@ -219,12 +222,12 @@ def parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:
         raise ArticleError(source.rel, f"unexpected error: {type(exc).__name__}: {exc}") from None
 
 
-def with_identity(run: Run, article: Article, digest: str, gone: set[str]) -> Article:
+def with_identity(
+    run: Run, article: Article, digest: str, gone: set[str], derived_id: str
+) -> Article:
     """Pin the id the article was first published with (unless its frontmatter names one)."""
     if article.id:
         return article
-    identity = run.store.identity(article.source, digest, gone)
-    if identity is None:
-        identity = assemble.article_id(article, run.cfg)
+    identity = run.store.identity(article.source, digest, gone) or derived_id
     run.store.remember_identity(article.source, digest, identity)
     return dataclasses.replace(article, id=identity)

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
@@ -76,19 +76,26 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
-    """``[work(item) for item in items]``, on every core when there are enough items."""
+def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[R]:
+    """``work(item)`` for each item, in order, on every core when there are enough items.
+
+    Results arrive while the workers go on, so the caller's own work on them overlaps theirs.
+    """
     workers = min(os.cpu_count() or 1, 8)
     if len(items) < POOL_MIN_JOBS or workers < 2:
-        return [work(item) for item in items]
+        yield from map(work, items)
+        return
     import multiprocessing  # imported only by builds with enough work for worker processes
     from concurrent.futures import ProcessPoolExecutor
 
     # fork is cheapest, but not safe once threads exist (refeed watch runs a scheduler).
     forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if forkable else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(work, items, chunksize=max(1, len(items) // (workers * 8))))
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        yield from pool.map(work, items, chunksize=max(1, len(items) // (workers * 8)))
+    finally:
+        pool.shutdown(cancel_futures=True)  # the caller stopped early: drop what is queued
 
 
 def guarded(report: RunReport, action: Callable[[], bool]) -> bool | None:
