@@ -7,7 +7,7 @@ import pytest
 from conftest import SAMPLE
 from refeed.config import ArticlesConfig
 from refeed.errors import ArticleError
-from refeed.load import SourceFile, parse_article, read_text, scan, split_frontmatter
+from refeed.load import SourceFile, body_of, parse_article, read_text, scan, split_frontmatter
 from refeed.models import Article
 
 CFG = ArticlesConfig(dir=Path())
@@ -194,3 +194,11 @@ def test_scan_handles_links_outside_dangling_and_looping(tmp_path: Path) -> None
     assert "dangling" in reasons["dangling.md"]
     assert "loop" in reasons["loop1.md"] and "loop" in reasons["loop2.md"]
     assert "self" not in reasons  # a link to a folder inside is simply not descended
+
+
+def test_body_of_gives_the_body_split_frontmatter_gives_without_reading_the_yaml() -> None:
+    text = SAMPLE.read_text(encoding="utf-8")
+    assert body_of(text, "s.txt") == split_frontmatter(text, "s.txt")[1]
+    assert body_of("\n---\ntitle: [unclosed\n---\n<p>x</p>\n", "b.md").strip() == "<p>x</p>"
+    with pytest.raises(ArticleError, match="no frontmatter"):
+        body_of("<p>no frontmatter</p>", "c.md")

@@ -20,6 +20,7 @@ from refeed import clean, load, render
 from refeed.config import StateConfig
 from refeed.errors import ConfigError
 from refeed.models import Feed, FeedFormat, Thumbnail
+from refeed.pipeline import publishing, run
 
 
 def build(cfg: refeed.Config, **kw: object) -> refeed.RunReport:
@@ -184,6 +185,102 @@ def test_a_failed_write_keeps_the_old_file_and_reports_it(
     monkeypatch.undo()
     report = build(cfg)  # the next build recovers
     assert not report.failed and b"New" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: work is never sent to workers")
+def test_inherited_work_runs_in_forked_workers_and_keeps_the_order() -> None:
+    here = os.getpid()
+    shared = list(range(100))  # reached by the workers without being sent to them
+
+    def work(index: int) -> tuple[int, int]:
+        return shared[index] * 2, os.getpid()
+
+    results = run.inherited(work, 50, min_jobs=10)
+    assert [value for value, _ in results] == [n * 2 for n in range(50)]
+    assert {pid for _, pid in results} - {here}  # in other processes
+    assert {pid for _, pid in run.inherited(work, 5, min_jobs=10)} == {here}  # too few: here
+
+
+WORKERS_THEN_HANG = """
+import os, sys, time
+from pathlib import Path
+from refeed.pipeline import run
+
+def work(index):
+    Path(sys.argv[1], str(os.getpid())).touch()
+    time.sleep(60)
+
+for _ in run.parallel(work, list(range(run.POOL_MIN_JOBS))):
+    pass
+"""
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no worker processes")
+def test_workers_end_when_the_build_is_killed(tmp_path: Path) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", WORKERS_THEN_HANG, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.iterdir())) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = [int(p.name) for p in tmp_path.iterdir()]
+        assert len(workers) >= 2
+    finally:
+        proc.kill()  # SIGKILL: no cleanup code of the build runs
+        proc.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+        except FileNotFoundError:
+            return False
+        return state != "Z"  # a zombie has ended; only its parent's reaping is left
+
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)]
+
+
+MANY = {f"a{n:02}.md": article(f"A{n}", categories=[f"Topic {n}"]) for n in range(30)}
+
+
+def test_many_feeds_are_rendered_in_workers_with_the_same_bytes(
+    make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site(MANY)
+    report = build(cfg)
+    assert len(report.written) > 2 * publishing.RENDER_MIN_JOBS  # the worker path was taken
+    monkeypatch.setattr(publishing, "RENDER_MIN_JOBS", 10**9)
+    output = dataclasses.replace(cfg.output, dir=tmp_path / "feeds")
+    build(dataclasses.replace(cfg, output=output, state=StateConfig(tmp_path / "state")))
+    assert snapshot(tmp_path / "feeds") == snapshot(cfg.output.dir)
+
+
+def test_a_write_that_fails_in_a_worker_is_reported_and_keeps_the_old_file(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site(MANY)
+    build(cfg)
+    old = snapshot(cfg.output.dir)
+    (cfg.articles.dir / "a07.md").write_text(
+        article("A7 edited", categories=["Topic 7"]), encoding="utf-8"
+    )
+    real_replace = os.replace
+
+    def no_space(src: str, dst: str) -> None:
+        if str(dst).endswith("topic-7/atom.xml"):
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", no_space)  # the forked workers inherit it
+    report = build(cfg, full=True)  # every feed rendered again: in workers
+    assert [p.path for p in report.failed] == ["categories/topic-7/atom.xml"]
+    assert "No space left" in report.failed[0].reason
+    assert sorted(report.written) == ["atom.xml", "categories/topic-7/rss.xml", "rss.xml"]
+    new = snapshot(cfg.output.dir)
+    assert new["categories/topic-7/atom.xml"] == old["categories/topic-7/atom.xml"]
+    assert b"A7 edited" in new["categories/topic-7/rss.xml"]
+    assert not list(cfg.output.dir.rglob("*.tmp"))
 
 
 def test_bad_clean_rule_is_a_config_error_before_anything_is_read(make_site: SiteFactory) -> None:

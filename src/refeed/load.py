@@ -239,14 +239,7 @@ def _frontmatter() -> YAMLHandler:
 
 def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
     """(metadata, body) from an article's text; raises ArticleError when there is no frontmatter."""
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    text = text.lstrip(" \t\n")  # Hexo allows blank lines before the opening ---
-    if not _OPENING.match(text):
-        raise ArticleError(source, "no frontmatter: the file must start with a '---' line")
-    try:
-        meta_text, body = _frontmatter().split(text)
-    except ValueError:
-        raise ArticleError(source, "frontmatter is not closed: no second '---' line") from None
+    meta_text, body = _split(text, source)
     try:
         meta = _frontmatter().load(meta_text, Loader=_TextLoader)
     except yaml.YAMLError as exc:
@@ -262,6 +255,23 @@ def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
         )
     _check_size(meta, source)
     return meta, body
+
+
+def body_of(text: str, source: str) -> str:
+    """The body alone, for a file whose frontmatter was read before (no YAML parse)."""
+    return _split(text, source)[1]
+
+
+def _split(text: str, source: str) -> tuple[str, str]:
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    text = text.lstrip(" \t\n")  # Hexo allows blank lines before the opening ---
+    if not _OPENING.match(text):
+        raise ArticleError(source, "no frontmatter: the file must start with a '---' line")
+    try:
+        meta_text, body = _frontmatter().split(text)
+    except ValueError:
+        raise ArticleError(source, "frontmatter is not closed: no second '---' line") from None
+    return meta_text, body
 
 
 def _check_size(value: object, source: str) -> None:

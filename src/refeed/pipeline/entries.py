@@ -237,7 +237,7 @@ def clean_one(
     try:
         source = load.SourceFile(job.source, Path(job.path))
         text = load.decode(load.read_bytes(source, max_bytes), job.source, encodings)
-        body = load.split_frontmatter(text, job.source)[1]
+        body = load.body_of(text, job.source)
         content = clean.clean_html(
             clean.to_html(body, job.body_format), job.base, clean.compile_rules(selectors)
         )

@@ -7,11 +7,13 @@ import dataclasses
 import posixpath
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 
 from .. import assemble, write
-from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Feed, Problem
+from ..errors import WriteError
+from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Feed, FeedFormat, Problem
 from .entries import fill
-from .run import Run, fingerprint, guarded, log
+from .run import Run, fingerprint, guarded, inherited, log
 
 
 def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -> None:
@@ -43,35 +45,70 @@ def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -
 
 
 def publish(run: Run, feeds: list[Feed]) -> None:
-    """Render and write each feed file whose inputs changed (or whose file is missing)."""
-    from .. import render  # feedgen loads only when a feed is rendered
+    """Render and write each feed file whose inputs changed (or whose file is missing).
 
+    Many feeds at once (a cold build) are rendered and written on every core.
+    """
     root, report = run.cfg.output.dir, run.report
     for leftover in write.sweep(root):  # a build killed mid-write left it; ours, and unused
         log.info("%s: removed a temporary file a killed build left", leftover)
     previous = run.store.feed_fingerprints()
+    jobs: list[tuple[Feed, str, tuple[FeedFormat, ...]]] = []
     for feed in feeds:
         head = dataclasses.replace(feed, entries=())
         parts = [run.parts[entry.id] for entry in feed.entries]
         key = fingerprint(head, [(p.key, p.thumbnail) for p in parts])  # bodies: in p.key
-        full: Feed | None = None
+        stale = []
         for fmt in run.cfg.output.formats:
             rel = feed.spec.file(fmt)
             if previous.get(rel) == key and (root / rel).is_file():
                 report.unchanged.append(rel)
-                continue
-            try:
-                full = full or fill(run, feed)
-                data = render.render_within(full, fmt, run.cfg.output.max_feed_bytes)
-            except Exception as exc:
-                report.failed.append(Problem(rel, f"cannot render: {type(exc).__name__}: {exc}"))
+            else:
+                stale.append(fmt)
+        try:
+            if stale:
+                jobs.append((fill(run, feed), key, tuple(stale)))
+        except Exception as exc:  # this feed's files stay as they were; the others go on
+            for fmt in stale:
+                report.failed.append(Problem(feed.spec.file(fmt), f"cannot render: {exc!r}"))
                 log.error("%s", report.failed[-1])
+    work = partial(render_and_write, jobs, root, run.cfg.output.max_feed_bytes)
+    for (feed, key, formats), outcomes in zip(
+        jobs, inherited(work, len(jobs), RENDER_MIN_JOBS), strict=True
+    ):
+        for fmt, outcome in zip(formats, outcomes, strict=True):
+            if isinstance(outcome, Problem):
+                report.failed.append(outcome)
+                log.error("%s", outcome)
                 continue
-            changed = guarded(report, partial(write.write_if_changed, root, rel, data))
-            if changed is None:
-                continue
-            (report.written if changed else report.unchanged).append(rel)
+            rel = feed.spec.file(fmt)
+            (report.written if outcome else report.unchanged).append(rel)
             run.store.set_feed_fingerprint(rel, key)
+
+
+RENDER_MIN_JOBS = 24  # feeds; each takes milliseconds, so fewer than parse or clean jobs need
+
+
+def render_and_write(
+    jobs: list[tuple[Feed, str, tuple[FeedFormat, ...]]], root: Path, budget: int, index: int
+) -> list[bool | Problem]:
+    """Feed ``index`` of ``jobs`` in each of its formats: written (True), unchanged (False), or
+    why not (the previous file stays). Never raises: one feed must not cost the others."""
+    from .. import render  # feedgen loads only when a feed is rendered
+
+    feed, _, formats = jobs[index]
+    outcomes: list[bool | Problem] = []
+    for fmt in formats:
+        rel = feed.spec.file(fmt)
+        try:
+            outcomes.append(
+                write.write_if_changed(root, rel, render.render_within(feed, fmt, budget))
+            )
+        except WriteError as exc:
+            outcomes.append(Problem(exc.path, exc.reason))
+        except Exception as exc:
+            outcomes.append(Problem(rel, f"cannot render: {type(exc).__name__}: {exc}"))
+    return outcomes
 
 
 def prune_media(run: Run) -> None:

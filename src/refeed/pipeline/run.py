@@ -6,11 +6,13 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
 from .. import load, state
 from ..__about__ import __version__
@@ -88,14 +90,72 @@ def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[R]:
     import multiprocessing  # imported only by builds with enough work for worker processes
     from concurrent.futures import ProcessPoolExecutor
 
-    # fork is cheapest, but not safe once threads exist (refeed watch runs a scheduler).
-    forkable = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if forkable else "spawn")
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    context = multiprocessing.get_context("fork" if _forkable() else "spawn")
+    pool = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
+    )
     try:
-        yield from pool.map(work, items, chunksize=max(1, len(items) // (workers * 8)))
+        yield from pool.map(work, items, chunksize=max(1, len(items) // (workers * 32)))
     finally:
         pool.shutdown(cancel_futures=True)  # the caller stopped early: drop what is queued
+
+
+def inherited(work: Callable[[int], R], count: int, min_jobs: int) -> list[R]:
+    """``[work(i) for i in range(count)]``, on every core when this process can fork: the
+    workers inherit ``work`` and all it refers to, so only the results are sent between them."""
+    workers = min(os.cpu_count() or 1, 8)
+    if count < min_jobs or workers < 2 or not _forkable():
+        return [work(i) for i in range(count)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_inherit,
+        initargs=(work, os.getpid()),  # forked, not pickled
+    ) as pool:
+        return cast(list[R], list(pool.map(_call_inherited, range(count))))
+
+
+def _forkable() -> bool:
+    """fork is cheapest, but not safe once threads exist (refeed watch runs a scheduler)."""
+    import multiprocessing
+
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+_inherited_work: Callable[[int], object] | None = None
+
+
+def _inherit(work: Callable[[int], object], parent: int) -> None:
+    global _inherited_work
+    _inherited_work = work
+    _die_with(parent)
+
+
+def _die_with(parent: int) -> None:
+    """In a worker: end with the build. A build killed outright (cron's timeout, the OOM killer)
+    must not leave workers behind that wait forever and hold its state lock."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):  # elsewhere: watch for the parent to go
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # it died before the line above took effect
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(1)
+
+
+def _call_inherited(index: int) -> object:
+    assert _inherited_work is not None
+    return _inherited_work(index)
 
 
 def guarded(report: RunReport, action: Callable[[], bool]) -> bool | None:
