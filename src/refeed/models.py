@@ -5,7 +5,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 BodyFormat = Literal["html", "markdown"]
 FeedKind = Literal["site", "category", "tag"]
@@ -50,10 +50,10 @@ class Article:
     summary: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Listing:
+class Listing(NamedTuple):
     """What planning needs of one article: kept in the state store beside it, so that a build
-    after one edit orders and groups every article without decoding each one."""
+    after one edit orders and groups every article without decoding each one (a tuple: one is
+    made per article on every build that plans)."""
 
     source: str
     id: str  # the feed item id: ties are ordered by it
