@@ -103,7 +103,7 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
             report.skipped.append(Problem(source.rel, stored.error))
             if repeat_known:
                 log.warning("%s", report.skipped[-1])
-    loaded += (list_article(run, article) for article in store.decoded(unlisted).values())
+    loaded += (list_article(run, article) for article in store.each_decoded(unlisted))
     parsed = parallel(partial(read_one, cfg=run.cfg), [source for source, _ in found.modified])
     for index, ((source, maybe_stored), outcome) in enumerate(
         zip(found.modified, parsed, strict=True)
