@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -16,6 +17,7 @@ from lxml import etree
 import refeed
 from conftest import GOOD, NOW, SiteFactory
 from feedcheck import check_feed, feed_files
+from refeed import load
 
 BAD = Path(__file__).parent / "data" / "bad"
 CASES = sorted(BAD.glob("*.expect"))
@@ -99,14 +101,13 @@ def test_unreadable_file_is_skipped(
     locked = cfg.articles.dir / "locked.md"
     locked.chmod(0)
     if os.geteuid() == 0:  # root reads any file: make this one fail as it would for anyone else
-        real = Path.read_bytes
 
-        def denied(path: Path) -> bytes:
-            if path == locked:
-                raise PermissionError(13, "Permission denied", str(path))
-            return real(path)
+        def denied(file: str, *args: Any, **kwargs: Any) -> Any:
+            if Path(file) == locked:
+                raise PermissionError(13, "Permission denied", str(file))
+            return open(file, *args, **kwargs)  # noqa: PTH123
 
-        monkeypatch.setattr(Path, "read_bytes", denied)
+        monkeypatch.setattr(load, "open", denied, raising=False)  # the name load.py reads with
     report = refeed.build(cfg, now=NOW)
     assert [p.path for p in report.skipped] == ["locked.md"] and "cannot read" in report.skipped[
         0
