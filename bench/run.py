@@ -43,20 +43,35 @@ thumbnails: {{offline: true}}
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
+MARKER = "{size} articles; scenarios undone by Bench.restore"
+
+
 class Bench:
     def __init__(self, root: Path, size: int, refeed: str) -> None:
         self.root = root / str(size)
         self.size = size
         self.refeed = refeed
         self.articles = self.root / "articles"
+        self.held = self.root / "deleted"  # what `delete` took away, put back by restore()
         self.counter = 0
         marker = self.root / "corpus.done"
-        if not marker.exists():
+        # (Corpora of older versions of this script lost their deleted files: made again.)
+        if not marker.exists() or marker.read_text() != MARKER.format(size=size):
             shutil.rmtree(self.root, ignore_errors=True)
             generate(self.articles, size)
             marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(str(size))
+            marker.write_text(MARKER.format(size=size))
+        self.restore()  # an interrupted run may have left its changes
         self.write_config(200)
+
+    def restore(self) -> None:
+        """Undo what the scenarios did, so that every run starts from the generated corpus
+        (an `add` that found its file already there would time nothing but a stat change)."""
+        for extra in self.articles.rglob("bench-*.txt"):
+            extra.unlink()
+        if self.held.is_dir():
+            for kept in self.held.iterdir():
+                kept.replace(self.articles / kept.name.replace("__", "/"))
 
     def write_config(self, summary: int) -> None:
         (self.root / "config.yaml").write_text(CONFIG.format(summary=summary), encoding="utf-8")
@@ -104,7 +119,9 @@ class Bench:
 
     def delete(self) -> None:
         victims = sorted(p for p in self.articles.rglob("*.txt") if not p.name.startswith("bench-"))
-        victims[self.counter * 37 % len(victims)].unlink()
+        victim = victims[self.counter * 37 % len(victims)]
+        self.held.mkdir(exist_ok=True)
+        victim.replace(self.held / victim.relative_to(self.articles).as_posix().replace("/", "__"))
         self.counter += 1
 
     def config(self) -> None:
@@ -150,13 +167,16 @@ def main() -> None:
         bench.cold()
         bench.build()
         results[str(size)] = {}
-        for name in args.scenarios:
-            row = measure(bench, getattr(bench, name), args.runs)
-            results[str(size)][name] = row
-            print(
-                f"{size:>9} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}",
-                flush=True,
-            )
+        try:
+            for name in args.scenarios:
+                row = measure(bench, getattr(bench, name), args.runs)
+                results[str(size)][name] = row
+                print(
+                    f"{size:>9} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}",
+                    flush=True,
+                )
+        finally:
+            bench.restore()
     report = {
         "machine": {
             "python": platform.python_version(),
