@@ -75,15 +75,8 @@ class Stored(NamedTuple):
     size: int
     mtime_ns: int
     hash: str
-    parsed: bool  # whether the store holds its parsed fields (fetched only when needed)
+    parsed: bool  # whether the store holds its parsed fields (see State.decoded)
     error: str | None
-    store: State | None = None
-
-    def article(self, source: str) -> Article | None:
-        if not self.parsed or self.store is None:
-            return None
-        data = self.store.fields(source)
-        return _decode(data) if data else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,18 +120,14 @@ class State:
     # ----------------------------------------------------------------- articles
 
     def articles(self) -> dict[str, Stored]:
-        """What is known of every file, without the parsed fields (see :meth:`fields`)."""
+        """What is known of every file, without the parsed fields (see :meth:`decoded`)."""
         rows = self.db.execute(
             "SELECT source, size, mtime_ns, hash, fields IS NOT NULL, error FROM articles"
         )
         return {
-            source: Stored(size, mtime_ns, digest, bool(parsed), error, self)
+            source: Stored(size, mtime_ns, digest, bool(parsed), error)
             for source, size, mtime_ns, digest, parsed, error in rows
         }
-
-    def fields(self, source: str) -> str | None:
-        row = self.db.execute("SELECT fields FROM articles WHERE source = ?", (source,)).fetchone()
-        return None if row is None else row[0]
 
     def put_article(
         self,

@@ -18,7 +18,7 @@ from ..errors import ArticleError
 from ..models import Entry, Problem, RunReport
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, report_unchanged
-from .publishing import announce, handle_orphans, prune_media, publish, publish_opml, publish_pages
+from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
 from .run import Progress, Run, fingerprint, log, rules, scan_articles
 
 __all__ = ["build", "check"]
@@ -117,15 +117,14 @@ def _outputs_intact(run: Run) -> bool:
 
 def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: bool) -> None:
     entries: dict[str, Entry] = {}
-    keys: dict[str, str] = {}
     listings = run.listings
     while True:  # an article that fails to clean is dropped and the feeds re-planned without it
         plans = assemble.plan_feeds(listings, run.cfg)
-        failed = make_entries(run, plans, entries, keys, partial(enclosures, run, lookup, offline))
+        failed = make_entries(run, plans, entries, partial(enclosures, run, lookup, offline))
         if not failed:
             break
         listings = [a for a in listings if a.source not in failed]
-    run.store.keep_cleaned({keys[source] for source in entries})
+    run.store.keep_cleaned({parts.clean_key for parts in run.parts.values()})
     newest = max(
         (e.updated for e in entries.values()), key=lambda d: d.timestamp(), default=assemble.EPOCH
     )
@@ -137,8 +136,6 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
     run.store.set_meta("published", str(len(listings)))
     handle_orphans(run, feeds, prune, newest)
     publish(run, feeds)
-    if run.cfg.output.opml:
-        publish_opml(run, feeds)
     publish_pages(run, feeds)
     if prune:
         prune_media(run)

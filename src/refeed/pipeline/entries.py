@@ -34,7 +34,6 @@ def make_entries(
     run: Run,
     plans: list[assemble.Plan],
     entries: dict[str, Entry],
-    keys: dict[str, str],
     enclosures: Callable[[list[str]], dict[str, Thumbnail]],
 ) -> set[str]:
     """Entries for the articles that appear in some feed (only those: feeds are capped).
@@ -80,7 +79,6 @@ def make_entries(
             run.bodies[item.clean_key] = outcome
         # Bodies and enclosures are filled in only for the feeds that get rendered (see fill).
         entries[source] = item.entry
-        keys[source] = item.clean_key
         thumbnail = facts.get(item.thumbnail) if item.thumbnail else None
         run.parts[item.entry.id] = Parts(item.key, item.clean_key, thumbnail)
     return failed

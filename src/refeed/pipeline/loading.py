@@ -72,13 +72,18 @@ def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
     report, store = run.report, run.store
     for source, stored in found.unchanged:
         if stored.error is not None:
-            report.skipped.append(Problem(source.rel, stored.error))
-            if repeat_known:
-                log.warning("%s", report.skipped[-1])
+            skip_known(run, source.rel, stored.error, repeat_known)
     report.held_back = [Problem(*item) for item in json.loads(store.meta("held") or "[]")]
     report.next_due = meta_time(store, "next_due")
     report.published = int(store.meta("published") or 0)
     report.unchanged = sorted(store.feed_fingerprints())
+
+
+def skip_known(run: Run, rel: str, error: str, repeat_known: bool) -> None:
+    """An article that failed before and has not changed since: skipped, and said again if asked."""
+    run.report.skipped.append(Problem(rel, error))
+    if repeat_known:
+        log.warning("%s", run.report.skipped[-1])
 
 
 def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known: bool) -> None:
@@ -100,9 +105,7 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
             else:
                 loaded.append(listing)
         elif stored.error is not None:
-            report.skipped.append(Problem(source.rel, stored.error))
-            if repeat_known:
-                log.warning("%s", report.skipped[-1])
+            skip_known(run, source.rel, stored.error, repeat_known)
     loaded += (list_article(run, article) for article in store.each_decoded(unlisted))
     parsed = parallel(partial(read_one, cfg=run.cfg), [source for source, _ in found.modified])
     for index, ((source, maybe_stored), outcome) in enumerate(
@@ -181,9 +184,7 @@ def load_modified(
     run.digests[source.rel] = digest
     if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:
         run.store.touch_article(source.rel, source.size, source.mtime_ns)  # same bytes, new stat
-        unchanged = stored.article(source.rel)
-        assert unchanged is not None  # stored.parsed is set
-        return unchanged
+        return run.store.decoded([source.rel])[source.rel]  # stored.parsed is set
     if article is None:
         run.store.put_article(source.rel, source.size, source.mtime_ns, digest, None, error)
         raise ArticleError(source.rel, error or "cannot parse")

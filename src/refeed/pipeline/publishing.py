@@ -65,9 +65,10 @@ def publish(run: Run, feeds: list[Feed]) -> None:
                 report.unchanged.append(rel)
             else:
                 stale.append(fmt)
+        if not stale:
+            continue
         try:
-            if stale:
-                jobs.append((fill(run, feed), key, tuple(stale)))
+            jobs.append((fill(run, feed), key, tuple(stale)))
         except Exception as exc:  # this feed's files stay as they were; the others go on
             for fmt in stale:
                 report.failed.append(Problem(feed.spec.file(fmt), f"cannot render: {exc!r}"))
@@ -145,24 +146,15 @@ def announce(run: Run, feeds: list[Feed]) -> None:
             log.warning("WebSub hub %s not told: %s", hub, failure)
 
 
-def publish_opml(run: Run, feeds: list[Feed]) -> None:
-    """feeds.opml: every feed, nested like the categories, for one-click import."""
-    from .. import render
-
-    data = render.render_opml(feeds, run.cfg.site.title, run.cfg.output.formats)
-    changed = guarded(
-        run.report, partial(write.write_if_changed, run.cfg.output.dir, OPML_FILE, data)
-    )
-    if changed is not None:
-        (run.report.written if changed else run.report.unchanged).append(OPML_FILE)
-
-
 def publish_pages(run: Run, feeds: list[Feed]) -> None:
-    """index.html and feed.xsl, when the config asks for them (same atomic, lazy writer)."""
+    """feeds.opml (every feed, nested like the categories, for one-click import), index.html and
+    feed.xsl, each when the config asks for it (same atomic, lazy writer)."""
     from .. import render
 
     cfg = run.cfg
     pages: dict[str, bytes] = {}
+    if cfg.output.opml:
+        pages[OPML_FILE] = render.render_opml(feeds, cfg.site.title, cfg.output.formats)
     if cfg.output.index:
         pages[INDEX_FILE] = render.render_index(
             feeds, cfg.site.title, cfg.site.description, cfg.site.language, cfg.output.formats

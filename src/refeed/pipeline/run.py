@@ -83,7 +83,7 @@ def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[R]:
 
     Results arrive while the workers go on, so the caller's own work on them overlaps theirs.
     """
-    workers = min(os.cpu_count() or 1, 8)
+    workers = _cores()
     if len(items) < POOL_MIN_JOBS or workers < 2:
         yield from map(work, items)
         return
@@ -103,7 +103,7 @@ def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[R]:
 def inherited(work: Callable[[int], R], count: int, min_jobs: int) -> list[R]:
     """``[work(i) for i in range(count)]``, on every core when this process can fork: the
     workers inherit ``work`` and all it refers to, so only the results are sent between them."""
-    workers = min(os.cpu_count() or 1, 8)
+    workers = _cores()
     if count < min_jobs or workers < 2 or not _forkable():
         return [work(i) for i in range(count)]
     import multiprocessing
@@ -116,6 +116,10 @@ def inherited(work: Callable[[int], R], count: int, min_jobs: int) -> list[R]:
         initargs=(work, os.getpid()),  # forked, not pickled
     ) as pool:
         return cast(list[R], list(pool.map(_call_inherited, range(count))))
+
+
+def _cores() -> int:
+    return min(os.cpu_count() or 1, 8)
 
 
 def _forkable() -> bool:
