@@ -119,6 +119,34 @@ def test_missing_date_can_fall_back_to_mtime() -> None:
     assert article.published.isoformat() == "2021-11-04T04:26:40+00:00"
 
 
+@pytest.mark.parametrize(
+    ("extra", "source", "reason"),
+    [
+        ("published: false", "a.md", "published: false"),
+        ("published: No", "a.md", "published: false"),
+        ("published: !!bool false", "a.md", "published: false"),
+        ("draft: true", "a.md", "draft: true"),
+        ("draft: yes", "a.md", "draft: true"),
+        ("draft: false\npublished: true", "_drafts/a.md", "in _drafts/"),
+        ("draft: false", "blog/_drafts/a.md", "in _drafts/"),
+        ("published: true", "a.md", None),
+        ("draft: ''", "a_drafts/a.md", None),
+    ],
+)
+def test_drafts_and_unpublished_posts_are_private_with_the_reason(
+    extra: str, source: str, reason: str | None
+) -> None:
+    text = f"---\ntitle: T\ndate: 2021-11-04\n{extra}\n---\nBody"
+    assert parse_article(text, source, CFG).private == reason
+
+
+def test_a_draft_without_title_or_date_takes_the_file_name_and_mtime() -> None:
+    article = parse_article("---\ndraft: true\n---\n", "wip-post.md", CFG, mtime=1636000000)
+    assert (article.title, article.published.year) == ("wip-post", 2021)
+    with pytest.raises(ArticleError, match="'date' is required"):
+        parse_article("---\ntitle: T\n---\n", "a.md", CFG, mtime=1636000000)
+
+
 def test_body_format_auto_and_by_extension() -> None:
     text = "---\ntitle: T\ndate: 2021-11-04\n---\n\n  <div>x</div>"
     assert parse_article(text, "a.md", CFG).body_format == "html"

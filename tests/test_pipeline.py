@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from feedcheck import check_feed, feed_files
 from refeed import clean, load, render
 from refeed.config import StateConfig
 from refeed.errors import ConfigError
-from refeed.models import Feed, FeedFormat, Thumbnail
+from refeed.models import Article, Feed, FeedFormat, Thumbnail
 from refeed.pipeline import publishing, run
 
 
@@ -568,3 +569,128 @@ def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- drafts
+
+
+def _everything(root: Path) -> bytes:
+    return b"".join(snapshot(root).values())
+
+
+def test_drafts_and_unpublished_posts_stay_out_of_every_feed(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "draft.md": article("Secret draft", categories=["Good"], draft=True),
+            "unpublished.md": article("Secret unpublished", tags=["x"], published=False),
+            "_drafts/wip.md": "---\ntitle: [broken\n---\nSecret work in progress",
+        },
+        tags={"feeds": True},
+    )
+    report = build(cfg)
+    assert report.skipped == []  # a draft in progress is no error, however broken
+    assert [(p.path, p.reason) for p in report.drafts] == [
+        ("_drafts/wip.md", "held back: draft (in _drafts/)"),
+        ("draft.md", "held back: draft (draft: true)"),
+        ("unpublished.md", "held back: draft (published: false)"),
+    ]
+    assert b"Secret" not in _everything(cfg.output.dir)
+    assert not (cfg.output.dir / "tags").exists()  # a draft's tag gets no feed either
+
+
+def test_a_post_leaves_every_feed_when_it_becomes_a_draft_and_returns_when_published(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    post: dict[str, Any] = {"title": "Flip", "categories": ["Flip"], "date": "2021-11-02T10:00:00Z"}
+    cfg = make_site({"good.md": GOOD, "flip.md": article(**post, draft=True)})
+    path = cfg.articles.dir / "flip.md"
+
+    def step(text: str, mtime: int) -> bytes:
+        path.write_text(text, encoding="utf-8")
+        os.utime(path, (mtime, mtime))
+        build(cfg)
+        files = snapshot(cfg.output.dir)
+        clean = _clean_snapshot(cfg, tmp_path / f"clean-{mtime}")
+        # Equal to a build from scratch, but for the emptied feed kept until --prune.
+        assert {k: v for k, v in files.items() if k in clean or "flip" not in k} == clean
+        return _everything(cfg.output.dir)
+
+    assert b"Flip" not in step(article(**post, draft=True), 1_700_000_000)
+    published = step(article(**post, draft=False), 1_700_000_100)
+    assert b"<title>Flip</title>" in published
+    assert (cfg.output.dir / "categories/flip/atom.xml").is_file()
+    assert b"<title>Flip</title>" not in step(article(**post, published=False), 1_700_000_200)
+    site = check_feed((cfg.output.dir / "atom.xml").read_bytes())
+    assert [e.title for e in site.entries] == ["A good article"]
+    emptied = check_feed((cfg.output.dir / "categories/flip/atom.xml").read_bytes())
+    assert emptied.entries == []  # like a deleted post: the feed stays, empty, until --prune
+
+
+def _clean_snapshot(cfg: refeed.Config, into: Path) -> dict[str, bytes]:
+    output = dataclasses.replace(cfg.output, dir=into / "feeds")
+    fresh = dataclasses.replace(cfg, output=output, state=StateConfig(into / "state"))
+    build(fresh)
+    return snapshot(into / "feeds")
+
+
+def test_drafts_publish_for_a_preview_with_dates_from_the_file(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "draft.md": article("Draft one", draft="yes"),
+            "_drafts/wip.md": "---\ntitle: Work in progress\n---\nStill writing.",
+        },
+        articles={"drafts": "publish"},
+    )
+    os.utime(cfg.articles.dir / "_drafts/wip.md", (1_600_000_000, 1_600_000_000))
+    report = build(cfg)
+    assert report.drafts == [] and report.skipped == []
+    entries = {e.title: e for e in check_feed((cfg.output.dir / "atom.xml").read_bytes()).entries}
+    assert sorted(entries) == ["A good article", "Draft one", "Work in progress"]
+    # Hexo's draft scaffold has no date: the file's modification time stands in for it.
+    assert entries["Work in progress"].published_parsed[:3] == (2020, 9, 13)
+
+
+def test_switching_drafts_on_and_off_rereads_no_article(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"good.md": GOOD, "draft.md": article("Draft one", draft=True)})
+    build(cfg)
+    preview = dataclasses.replace(cfg, articles=dataclasses.replace(cfg.articles, drafts="publish"))
+    calls: list[str] = []
+    original = load.parse_article
+
+    def counted(text: str, source: str, *args: Any, **kwargs: Any) -> Article:
+        calls.append(source)
+        return original(text, source, *args, **kwargs)
+
+    monkeypatch.setattr(load, "parse_article", counted)
+    build(preview)
+    assert calls == []
+    assert b"Draft one" in (cfg.output.dir / "atom.xml").read_bytes()
+    build(cfg)
+    assert b"Draft one" not in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_a_hexo_source_folder_publishes_its_posts_only(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "_posts/hello.md": article("Hello"),
+            "about/index.md": article("About me"),
+            "_drafts/wip.md": article("Unfinished"),
+        }
+    )
+    report = build(cfg)
+    assert report.articles_read == 1 and [p.path for p in report.drafts] == ["_drafts/wip.md"]
+    titles = [e.title for e in check_feed((cfg.output.dir / "atom.xml").read_bytes()).entries]
+    assert titles == ["Hello"]
+
+
+def test_a_draft_flag_that_is_neither_true_nor_false_is_refused(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD, "odd.md": article("Odd", published="maybe")})
+    report = build(cfg)
+    assert [(p.path, p.reason) for p in report.skipped] == [
+        ("odd.md", "frontmatter: 'published': expected true or false, got 'maybe'")
+    ]
+    assert b"Odd" not in (cfg.output.dir / "atom.xml").read_bytes()

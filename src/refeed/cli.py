@@ -75,7 +75,9 @@ def _watch(args: argparse.Namespace, cfg: Config) -> int:
 def _summary(report: RunReport) -> str:
     return (
         f"refeed: {report.articles_read} articles read, {len(report.skipped)} skipped, "
-        f"{len(report.held_back)} held back; {len(report.written)} feed files written, "
+        f"{len(report.held_back)} held back"
+        + (f", {len(report.drafts)} drafts" if report.drafts else "")
+        + f"; {len(report.written)} feed files written, "
         f"{len(report.unchanged)} unchanged"
         + (f", {len(report.pruned)} pruned" if report.pruned else "")
         + (f", {len(report.failed)} FAILED" if report.failed else "")
@@ -96,6 +98,9 @@ def _overridden(cfg: Config, args: argparse.Namespace) -> Config:
         cfg = dataclasses.replace(
             cfg, output=dataclasses.replace(cfg.output, dir=args.output.resolve())
         )
+    if args.drafts:
+        articles = dataclasses.replace(cfg.articles, drafts="publish")
+        cfg = dataclasses.replace(cfg, articles=articles)
     if getattr(args, "offline", False):
         cfg = dataclasses.replace(cfg, thumbnails=dataclasses.replace(cfg.thumbnails, offline=True))
     if getattr(args, "state", None) is not None:
@@ -199,6 +204,11 @@ def _common(parser: argparse.ArgumentParser, output: bool) -> None:
         help="config file (default: ./config.yaml)",
     )
     parser.add_argument("--articles", type=Path, help="article folder (overrides articles.dir)")
+    parser.add_argument(
+        "--drafts",
+        action="store_true",
+        help="include drafts (draft: true, published: false, _drafts/), e.g. for a preview",
+    )
     if output:
         parser.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
         parser.add_argument(

@@ -58,6 +58,7 @@ class ArticlesConfig:
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("UTC"))
     default_time: time = time(0, 0)
     future: Literal["hold", "publish"] = "hold"
+    drafts: Literal["hold", "publish"] = "hold"  # publish: preview drafts (--drafts)
     formats: dict[str, BodyMode] = field(
         default_factory=lambda: cast(dict[str, BodyMode], {".html": "html", ".htm": "html"})
     )
@@ -424,6 +425,7 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         timezone=zone,
         default_time=default_time,
         future=cast(Any, section.choice("future", ("hold", "publish"), d.future)),
+        drafts=cast(Any, section.choice("drafts", ("hold", "publish"), d.drafts)),
         formats=formats,
         permalink=permalink,
         thumbnail_fields=section.strings("thumbnail_fields", d.thumbnail_fields),

@@ -302,11 +302,15 @@ def parse_article(
     """An Article from a file's text; ``source`` is its path relative to the article directory."""
     meta, body = split_frontmatter(text, source)
     fields = _Fields(meta, source)
+    private = private_reason(meta, source)
     title = fields.text("title")
+    if not title and private:  # Hexo's draft scaffold has no title or date yet
+        title = PurePosixPath(source).stem
     if not title:
         raise ArticleError(source, "frontmatter: 'title' is required")
     raw_date = meta.get("date")
-    if raw_date in (None, "") and cfg.missing_date == "mtime" and mtime is not None:
+    lenient = cfg.missing_date == "mtime" or private is not None
+    if raw_date in (None, "") and lenient and mtime is not None:
         raw_date = datetime.fromtimestamp(mtime, tz=UTC)
     if raw_date in (None, ""):
         raise ArticleError(
@@ -332,7 +336,41 @@ def parse_article(
         link=fields.first(("link", "permalink", "url")),
         id=fields.first(("id", "guid")),
         summary=fields.first(("description", "excerpt", "summary")),
+        private=private,
     )
+
+
+DRAFTS_FOLDER = "_drafts"  # Hexo's: what `hexo new draft` writes, published only on request
+_YES = frozenset(["true", "yes", "on", "y"])
+_NO = frozenset(["false", "no", "off", "n"])
+
+
+def private_reason(meta: dict[str, Any], source: str) -> str | None:
+    """Why the author keeps this post out of every feed, or None when it is public.
+
+    Hexo's ``published: false``, the common ``draft: true``, and a file in a ``_drafts/``
+    folder. A value that is neither true nor false is refused rather than guessed: guessing
+    "public" could publish a post its author meant to keep private.
+    """
+    if _flag(meta, "draft", source):
+        return "draft: true"
+    if _flag(meta, "published", source) is False:
+        return "published: false"
+    if DRAFTS_FOLDER in PurePosixPath(source).parts[:-1]:
+        return f"in {DRAFTS_FOLDER}/"
+    return None
+
+
+def _flag(meta: dict[str, Any], key: str, source: str) -> bool | None:
+    value = meta.get(key)
+    if value is None or value == "" or isinstance(value, bool):
+        return value if isinstance(value, bool) else None
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if text in _YES or text == "1":
+        return True
+    if text in _NO or text == "0":
+        return False
+    raise ArticleError(source, f"frontmatter: {key!r}: expected true or false, got {_brief(value)}")
 
 
 class _Fields:

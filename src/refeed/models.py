@@ -48,6 +48,8 @@ class Article:
     link: str | None = None
     id: str | None = None
     summary: str | None = None
+    # Why the author keeps it out of every feed ("draft: true", "published: false"), or None.
+    private: str | None = None
 
 
 class Listing(NamedTuple):
@@ -128,7 +130,8 @@ class RunReport:
 
     articles_read: int = 0
     skipped: list[Problem] = field(default_factory=list)
-    held_back: list[Problem] = field(default_factory=list)
+    held_back: list[Problem] = field(default_factory=list)  # dated in the future
+    drafts: list[Problem] = field(default_factory=list)  # kept private by their authors
     not_followed: list[Problem] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)

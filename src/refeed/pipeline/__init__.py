@@ -17,7 +17,7 @@ from ..config import Config
 from ..errors import ArticleError
 from ..models import Entry, Problem, RunReport
 from .entries import enclosures, make_entries
-from .loading import compare, load_articles, parse, report_unchanged
+from .loading import compare, load_articles, parse, private_problem, report_unchanged
 from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
 from .run import Progress, Run, fingerprint, log, rules, scan_articles
 
@@ -28,15 +28,21 @@ def check(cfg: Config) -> list[Problem]:
     """Every problem with the config and the articles, without writing anything."""
     rules(cfg)
     problems: list[Problem] = []
-    sources, not_followed = scan_articles(cfg)
+    sources, not_followed, drafts = scan_articles(cfg)
     for problem in not_followed:
         log.warning("%s", problem)
+    held = list(drafts)
     for source in sources:
         try:
-            parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
+            article = parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
         except ArticleError as exc:
             problems.append(Problem(source.rel, exc.reason))
             log.warning("%s", problems[-1])
+        else:
+            if article.private and cfg.articles.drafts == "hold":
+                held.append(private_problem(article))
+    for problem in sorted(held, key=lambda p: p.path):  # not problems: listed, not counted
+        log.info("%s", problem)
     return [*not_followed, *problems]
 
 
@@ -102,6 +108,8 @@ def _build(
                 _produce(run, lookup, prune, offline or cfg.thumbnails.offline)
             else:
                 report_unchanged(run, found, repeat_known)
+            for draft in run.report.drafts:
+                log.debug("%s", draft)
             if run.report.failed:
                 store.set_meta("config", "")  # the next build must retry what could not be written
         finally:
@@ -152,6 +160,7 @@ def _status(run: Run) -> dict[str, object]:
         "published": report.published,
         "skipped": len(report.skipped),
         "held_back": len(report.held_back),
+        "drafts": len(report.drafts),
         "pending": len(report.pending),
         "feeds_written": len(report.written),
         "feeds_unchanged": len(report.unchanged),

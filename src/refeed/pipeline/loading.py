@@ -30,12 +30,15 @@ class Scan:
 def compare(run: Run, settle: float) -> Scan:
     """Which files are new, modified or gone; nothing is read or decoded yet."""
     cfg, store, report = run.cfg, run.store, run.report
-    parse_key = fingerprint(cfg.articles, cfg.categories.hierarchical)
+    # Whether drafts are published is decided after parsing: switching it re-reads nothing.
+    parse_key = fingerprint(
+        dataclasses.replace(cfg.articles, drafts="hold"), cfg.categories.hierarchical
+    )
     if store.meta("parse") != parse_key:
         store.clear_articles()  # settings that change how files parse: everything is re-read
         store.set_meta("parse", parse_key)
         run.changed = True
-    sources, report.not_followed = scan_articles(cfg)
+    sources, report.not_followed, run.drafts = scan_articles(cfg)
     for problem in report.not_followed:
         log.warning("%s", problem)
     report.articles_read = len(sources)
@@ -73,7 +76,8 @@ def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
     for source, stored in found.unchanged:
         if stored.error is not None:
             skip_known(run, source.rel, stored.error, repeat_known)
-    report.held_back = [Problem(*item) for item in json.loads(store.meta("held") or "[]")]
+    report.held_back = remembered_problems(store, "held")
+    report.drafts = sorted(remembered_problems(store, "drafts") + run.drafts, key=by_path)
     report.next_due = meta_time(store, "next_due")
     report.published = int(store.meta("published") or 0)
     report.unchanged = sorted(store.feed_fingerprints())
@@ -106,7 +110,10 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
                 loaded.append(listing)
         elif stored.error is not None:
             skip_known(run, source.rel, stored.error, repeat_known)
-    loaded += (list_article(run, article) for article in store.each_decoded(unlisted))
+    private: list[Problem] = []
+    for article in store.each_decoded(unlisted):
+        if (listing := list_public(run, article, private)) is not None:
+            loaded.append(listing)
     parsed = parallel(partial(read_one, cfg=run.cfg), [source for source, _ in found.modified])
     for index, ((source, maybe_stored), outcome) in enumerate(
         zip(found.modified, parsed, strict=True)
@@ -119,25 +126,48 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
             log.warning("%s", exc)
             report.skipped.append(Problem(source.rel, exc.reason))
         else:
-            loaded.append(list_article(run, article))
+            if (listing := list_public(run, article, private)) is not None:
+                loaded.append(listing)
     loaded.sort(key=lambda listing: listing.source)
     held = hold_back(run, loaded) if run.cfg.articles.future == "hold" else []
     report.held_back = [problem for problem, _ in held]
     held_sources = {problem.path for problem in report.held_back}
     run.listings = [listing for listing in loaded if listing.source not in held_sources]
+    report.drafts = sorted(private + run.drafts, key=by_path)
     report.next_due = min((due for _, due in held), default=None)
-    report.skipped.sort(key=lambda p: p.path)
+    report.skipped.sort(key=by_path)
     drop_duplicate_ids(run)
-    store.set_meta(
-        "held", json.dumps([[p.path, p.reason] for p in report.held_back], ensure_ascii=False)
-    )
+    remember_problems(store, "held", report.held_back)
+    remember_problems(store, "drafts", private)  # those in _drafts/ are unread: scanned anew
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
 
 
-def list_article(run: Run, article: Article) -> Listing:
+def list_public(run: Run, article: Article, private: list[Problem]) -> Listing | None:
+    """``article``'s listing, kept in the store; None for a draft (added to ``private``), which
+    gets no listing, so it leaves every feed exactly as a deleted article does."""
+    if article.private and run.cfg.articles.drafts == "hold":
+        private.append(private_problem(article))
+        return None
     listing = assemble.listing(article, run.cfg)
     run.store.put_listing(listing)
     return listing
+
+
+def private_problem(article: Article) -> Problem:
+    return Problem(article.source, f"held back: draft ({article.private})")
+
+
+def by_path(problem: Problem) -> str:
+    return problem.path
+
+
+def remember_problems(store: state.State, key: str, problems: list[Problem]) -> None:
+    """Kept for the builds that read nothing (see :func:`report_unchanged`)."""
+    store.set_meta(key, json.dumps([[p.path, p.reason] for p in problems], ensure_ascii=False))
+
+
+def remembered_problems(store: state.State, key: str) -> list[Problem]:
+    return [Problem(*item) for item in json.loads(store.meta(key) or "[]")]
 
 
 def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime]]:
@@ -214,7 +244,8 @@ def drop_duplicate_ids(run: Run) -> None:
 def parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:
     try:
         text = load.decode(data, source.rel, cfg.articles.encodings)
-        mtime = source.path.stat().st_mtime if cfg.articles.missing_date == "mtime" else None
+        # A date from the file's mtime: by request (articles.missing_date), or for a draft.
+        mtime = source.mtime_ns / 1e9 if source.mtime_ns >= 0 else source.path.stat().st_mtime
         flat = not cfg.categories.hierarchical
         return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
     except ArticleError:

@@ -48,6 +48,7 @@ class Run:
     parts: dict[str, Parts] = field(default_factory=dict)  # entry id -> what it is made of
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
+    drafts: list[Problem] = field(default_factory=list)  # in _drafts/, held back unread
     changed: bool = False
 
 
@@ -60,12 +61,46 @@ def rules(cfg: Config) -> clean.Rules:
         raise ConfigError(cfg.source, [str(exc)]) from None
 
 
-def scan_articles(cfg: Config) -> tuple[list[load.SourceFile], list[Problem]]:
+class Scanned(NamedTuple):
+    """The article files found, the links not followed, and the drafts held back unread."""
+
+    sources: list[load.SourceFile]
+    not_followed: list[Problem]
+    drafts: list[Problem]
+
+
+def scan_articles(cfg: Config) -> Scanned:
+    """The article files under ``articles.dir``.
+
+    Files in a ``_drafts/`` folder are held back unread (``articles.drafts: hold``): a draft in
+    progress is no article yet, however broken. In a Hexo ``source/`` folder (one that holds
+    ``_posts/``) only ``_posts/`` and ``_drafts/`` hold posts; the rest are pages (About…).
+    """
     if not cfg.articles.dir.is_dir():
         raise ConfigError(
             cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
         )
-    return load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+    sources, not_followed = load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+    hexo_source = (cfg.articles.dir / HEXO_POSTS).is_dir()
+    marker = f"{load.DRAFTS_FOLDER}/"
+    if not hexo_source and not any(marker in source.rel for source in sources):
+        return Scanned(sources, not_followed, [])  # the usual case: one cheap pass
+    kept: list[load.SourceFile] = []
+    drafts: list[Problem] = []
+    for source in sources:
+        folders = source.rel.split("/")[:-1]
+        if hexo_source and folders[:1] not in ([HEXO_POSTS], [load.DRAFTS_FOLDER]):
+            log.debug(
+                "%s: not a post: a page of the Hexo site, outside %s/", source.rel, HEXO_POSTS
+            )
+        elif load.DRAFTS_FOLDER in folders and cfg.articles.drafts == "hold":
+            drafts.append(Problem(source.rel, f"held back: draft (in {marker})"))
+        else:
+            kept.append(source)
+    return Scanned(kept, not_followed, drafts)
+
+
+HEXO_POSTS = "_posts"
 
 
 def fingerprint(*parts: object) -> str:
