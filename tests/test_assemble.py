@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from refeed.assemble import (
     EPOCH,
@@ -71,6 +74,48 @@ def test_link_from_frontmatter_or_permalink_pattern() -> None:
         article_link(art("a.md", 1, link="javascript:alert(1)"), CFG)
         == "https://x.org/2021/11/01/a/"
     )
+
+
+def _hexo_site(permalink: str, url: str = "https://x.org/blog/") -> Config:
+    return config_from_dict(
+        {
+            "site": {"title": "S", "url": url, "feeds_url": "https://x.org/feeds/"},
+            "articles": {"dir": "a", "permalink": permalink, "timezone": "Asia/Shanghai"},
+            "categories": {"names": {"Mapped": {"slug": "mapped-slug"}}},
+        },
+        Path("/srv"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("permalink", "expected"),
+    [
+        # Hexo's default, in the site's time zone (16:30 UTC on the 3rd is the 4th in Shanghai).
+        (":year/:month/:day/:title/", "2021/11/04/2021/hello-world/"),
+        (":year/:i_month/:i_day/:name.html", "2021/11/4/hello-world.html"),
+        (":category/:post_title/", "Tech/Life-Notes/hello-wor-ld/"),
+        ("/posts/:id/", "posts/abc-1/"),  # a leading / stays under the site's root, as in Hexo
+        (":timestamp/:hash", "1635957000/{hash}"),
+        ("{year}/{name}/", "2021/hello-world/"),
+    ],
+)
+def test_hexo_permalink_placeholders(permalink: str, expected: str) -> None:
+    post = dataclasses.replace(
+        art("_posts/2021/hello-world.md", 3, (("Tech", "Life Notes"),), id="abc-1"),
+        title="Héllo Wör_ld",
+        published=datetime(2021, 11, 3, 16, 30, tzinfo=UTC),
+    )
+    digest = hashlib.sha1(b"2021/hello-world1635957000").hexdigest()[:12]
+    assert article_link(post, _hexo_site(permalink)) == "https://x.org/blog/" + expected.format(
+        hash=digest
+    )
+
+
+def test_hexo_permalink_slug_and_category_come_from_frontmatter_and_config() -> None:
+    post = dataclasses.replace(art("_posts/x.md", 1, (("Mapped",),)), slug="custom/slug")
+    cfg = _hexo_site(":category/:title/")
+    assert article_link(post, cfg) == "https://x.org/blog/mapped-slug/custom/slug/"
+    assert article_link(art("x.md", 1), cfg) == "https://x.org/blog/uncategorized/x/"
 
 
 def test_thumbnail_urls_are_resolved_and_non_http_dropped() -> None:

@@ -23,7 +23,12 @@ from .slugs import is_canonical
 from .urls import is_http
 
 BodyMode = Literal["auto", "html", "markdown"]
-PERMALINK_FIELDS = frozenset(["year", "month", "day", "hour", "minute", "second", "name", "path"])
+# {name} fields of articles.permalink; Hexo's :name placeholders are the same names.
+PERMALINK_FIELDS = frozenset(
+    "year month day hour minute second i_month i_day timestamp name path title post_title id "
+    "category hash".split()
+)
+_HEXO_PLACEHOLDER = re.compile(r":([A-Za-z_]+)")
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
 _OFFSET = re.compile(r"^([+-])(\d\d):?(\d\d)$")
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
@@ -62,10 +67,13 @@ class ArticlesConfig:
     formats: dict[str, BodyMode] = field(
         default_factory=lambda: cast(dict[str, BodyMode], {".html": "html", ".htm": "html"})
     )
-    permalink: str = "{year}/{month}/{day}/{name}/"
+    permalink: str = "{year}/{month}/{day}/{name}/"  # Hexo's :year/:title/ form is accepted too
     thumbnail_fields: tuple[str, ...] = ("thumbnail", "headimg", "cover", "image")
     base_url: str | None = None
     zone_names: dict[str, str] = field(default_factory=dict)  # "CST" -> "+0800"
+    more_marker: str = "<!-- more -->"  # Hexo's excerpt marker; "" turns it off
+    tag_plugins: bool = True  # render Hexo's {% tag %} plugins
+    post_asset_folder: bool = False  # Hexo's: asset_img & co. resolve under the post's URL
 
 
 @dataclass(frozen=True)
@@ -398,14 +406,15 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
             section.fail("formats", "expected '.ext: auto|html|markdown'", {ext: mode})
         else:
             formats[ext.lower()] = mode
-    permalink = section.text("permalink", d.permalink) or d.permalink
+    written = section.text("permalink", d.permalink) or d.permalink
+    permalink = _HEXO_PLACEHOLDER.sub(r"{\1}", written)  # :year → {year}
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(permalink) if f is not None}
     except ValueError:
         names = {"?"}
     if names - PERMALINK_FIELDS:
         rule = f"expected a pattern using only {{{'}, {'.join(sorted(PERMALINK_FIELDS))}}}"
-        section.fail("permalink", rule, permalink)
+        section.fail("permalink", rule, written)
         permalink = d.permalink
     zones: dict[str, str] = {}
     raw_zones = section.mapping("zone_names", "expected a mapping such as {CST: '+08:00'}")
@@ -431,6 +440,9 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         thumbnail_fields=section.strings("thumbnail_fields", d.thumbnail_fields),
         base_url=section.url("base_url", folder=False),
         zone_names=zones,
+        more_marker=section.text("more_marker", d.more_marker) or "",
+        tag_plugins=section.boolean("tag_plugins", d.tag_plugins),
+        post_asset_folder=section.boolean("post_asset_folder", d.post_asset_folder),
     )
     section.finish()
     return articles

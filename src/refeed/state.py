@@ -422,4 +422,5 @@ def _decode(text: str) -> Article:
             data[key] = datetime.fromisoformat(data[key])
     data["categories"] = tuple(tuple(path) for path in data["categories"])
     data["tags"] = tuple(data["tags"])
+    data["references"] = tuple(data.get("references", ()))
     return Article(body="", **data)
