@@ -155,7 +155,7 @@ def test_check_and_verbose_build_list_drafts_as_held_back_and_drafts_publishes_t
     assert "_drafts/wip.md: held back: draft (in _drafts/)" in checked.stderr
     built = run("build", "-v", cwd=tmp_path)
     assert "_drafts/wip.md: held back: draft (in _drafts/)" in built.stderr
-    assert "1 articles read, 0 skipped, 0 held back, 1 drafts;" in built.stdout
+    assert "1 articles read, 0 skipped, 0 held back, 1 draft;" in built.stdout
     assert b"Unfinished" not in (tmp_path / "feeds" / "atom.xml").read_bytes()
     preview = run("build", "--drafts", "--output", "preview", cwd=tmp_path)
     assert preview.returncode == 0, preview.stderr

@@ -694,3 +694,81 @@ def test_a_draft_flag_that_is_neither_true_nor_false_is_refused(make_site: SiteF
         ("odd.md", "frontmatter: 'published': expected true or false, got 'maybe'")
     ]
     assert b"Odd" not in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+# --------------------------------------------------------------------------- Hexo bodies
+
+
+def _entries(cfg: refeed.Config) -> dict[str, Any]:
+    feed = json.loads((cfg.output.dir / "feed.json").read_text(encoding="utf-8"))
+    return {item["title"]: item for item in feed["items"]}
+
+
+def test_the_summary_is_the_excerpt_unless_the_frontmatter_has_one(make_site: SiteFactory) -> None:
+    body = "Intro **text**.\n\n<!--more-->\n\nThe rest, never in the summary."
+    cfg = make_site(
+        {
+            "a.md": article("A", body=body),
+            "b.md": article("B", body=body, description="Told by the author"),
+            "c.html": article("C", body="<p>HTML intro</p>[[cut]]<p>rest</p>"),
+        },
+        output={"formats": ["atom", "json"]},
+        articles={"more_marker": "[[cut]]"},
+    )
+    build(cfg)
+    items = _entries(cfg)
+    assert items["B"]["summary"] == "Told by the author"
+    assert items["C"]["summary"] == "HTML intro"
+    assert items["A"]["summary"].startswith("Intro text. The rest")  # not this site's marker
+    cfg = make_site({}, output={"formats": ["json"]}, articles={"more_marker": "<!-- more -->"})
+    build(cfg)
+    assert _entries(cfg)["A"]["summary"] == "Intro text."
+
+
+def test_a_post_link_follows_its_target_and_never_reveals_a_draft(
+    make_site: SiteFactory,
+) -> None:
+    target = {"title": "Target", "date": "2021-11-02T00:00:00Z"}
+    cfg = make_site(
+        {
+            "linking.md": article("Linking", body="See {% post_link target %}."),
+            "target.md": article(**target),
+            "by-title.md": article(
+                "By title", body="Read {% post_link 'Hidden title' %}{% post_path hidden %}."
+            ),
+            "hidden.md": article("Hidden title", published=False),
+        },
+        output={"formats": ["json"]},
+    )
+    build(cfg)
+    assert 'title="Target">Target</a>' in _entries(cfg)["Linking"]["content_html"]
+    assert _entries(cfg)["By title"]["content_html"] == "<p>Read Hidden title.</p>"  # own words
+    path = cfg.articles.dir / "target.md"
+    path.write_text(article(**{**target, "title": "Renamed"}), encoding="utf-8")
+    build(cfg)
+    assert 'title="Renamed">Renamed</a>' in _entries(cfg)["Linking"]["content_html"]
+    path.write_text(article(**{**target, "title": "Now secret"}, draft=True), encoding="utf-8")
+    build(cfg)
+    linking = _entries(cfg)["Linking"]["content_html"]
+    assert (
+        linking == "<p>See target.</p>"
+        and b"secret" not in (cfg.output.dir / "feed.json").read_bytes()
+    )
+
+
+def test_tag_plugins_can_be_turned_off_for_the_site_or_one_post(make_site: SiteFactory) -> None:
+    tagged = "Watch {% vimeo 82090131 %} now."
+    cfg = make_site(
+        {
+            "on.md": article("On", body=tagged),
+            "off.md": article("Off", body=tagged, disableNunjucks=True),
+        },
+        output={"formats": ["json"]},
+    )
+    build(cfg)
+    items = _entries(cfg)
+    assert "https://vimeo.com/82090131" in items["On"]["content_html"]
+    assert "{% vimeo 82090131 %}" in items["Off"]["content_html"]
+    cfg = make_site({}, output={"formats": ["json"]}, articles={"tag_plugins": False})
+    build(cfg)
+    assert "{% vimeo 82090131 %}" in _entries(cfg)["On"]["content_html"]

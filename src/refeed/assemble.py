@@ -66,9 +66,11 @@ _POST_FOLDERS = ("_posts/", "_drafts/")
 
 def post_slug(article: Article) -> str:
     """Hexo's slug: the frontmatter ``slug``, else the path below ``_posts/`` without extension."""
-    if article.slug:
-        return article.slug
-    stem = posixpath.splitext(article.source)[0]
+    return article.slug or source_slug(article.source)
+
+
+def source_slug(source: str) -> str:
+    stem = posixpath.splitext(source)[0]
     return next((stem[len(f) :] for f in _POST_FOLDERS if stem.startswith(f)), stem)
 
 

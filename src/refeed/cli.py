@@ -1,8 +1,8 @@
 """Command line: each command turns options into one library call and its result into an exit code.
 
 Exit codes: 0 built; 1 --strict and something was skipped, or `check` found problems;
-2 bad configuration or usage; 3 some feed files could not be written (the old ones are kept);
-4 another refeed holds the state directory's lock (with state.lock: fail).
+2 bad configuration or usage (or `init` refused); 3 some files could not be written (the old
+ones are kept); 4 another refeed holds the state directory's lock (with state.lock: fail).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .__about__ import __version__
 from .config import Config, StateConfig, load_config
-from .errors import ConfigError, RefeedError
+from .errors import ConfigError, InitError, RefeedError, WriteError
 from .models import RunReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE, EXIT_LOCKED = 0, 1, 2, 3, 4
@@ -29,11 +29,16 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose - args.quiet, args.log_format, timestamps=args.command is _watch)
     try:
+        if args.command is _init:  # the one command that needs no config: it writes one
+            return int(_init(args))
         cfg = _config(args)
         return int(args.command(args, cfg))
-    except ConfigError as exc:
+    except (ConfigError, InitError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    except WriteError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_WRITE
     except RefeedError as exc:  # the state lock is held (state.lock: fail)
         print(exc, file=sys.stderr)
         return EXIT_LOCKED
@@ -72,11 +77,28 @@ def _watch(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def _init(args: argparse.Namespace) -> int:
+    from .starter import init_config
+
+    started = init_config(args.folder, force=args.force)
+    origin = " from Hexo's _config.yml" if started.hexo else ""
+    print(f"refeed: wrote {started.path}{origin}")
+    for note in started.notes:
+        print(f"  check: {note}")
+    config = "" if started.path == Path("config.yaml") else f" --config {started.path}"
+    print(f"  next: refeed check{config}, then refeed build{config}")
+    return EXIT_OK
+
+
 def _summary(report: RunReport) -> str:
     return (
         f"refeed: {report.articles_read} articles read, {len(report.skipped)} skipped, "
         f"{len(report.held_back)} held back"
-        + (f", {len(report.drafts)} drafts" if report.drafts else "")
+        + (
+            f", {len(report.drafts)} draft{'s' * (len(report.drafts) != 1)}"
+            if report.drafts
+            else ""
+        )
         + f"; {len(report.written)} feed files written, "
         f"{len(report.unchanged)} unchanged"
         + (f", {len(report.pruned)} pruned" if report.pruned else "")
@@ -162,7 +184,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="refeed",
         description="Republish a directory of articles as per-category Atom and RSS feeds.",
         epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
-        "2 bad config or usage; 3 feed files could not be written; 4 state directory locked.",
+        "2 bad config or usage, or init refused; 3 files could not be written; "
+        "4 state directory locked.",
     )
     parser.add_argument("--version", action="version", version=f"refeed {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -193,6 +216,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     watch.set_defaults(command=_watch)
     _common(watch, output=True)
+    init = commands.add_parser(
+        "init",
+        help="write a commented config.yaml to start from",
+        description="Write DIR/config.yaml from refeed's template; in a Hexo site (a folder with "
+        "_config.yml) fill it from Hexo's settings. Never replaces a config without --force. "
+        "Example: cd my-hexo-blog && refeed init && refeed build",
+    )
+    init.set_defaults(command=_init, verbose=0, quiet=0, log_format="text")
+    init.add_argument(
+        "folder", nargs="?", type=Path, default=Path(), metavar="DIR", help="default: here"
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing config.yaml")
     return parser
 
 

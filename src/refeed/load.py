@@ -311,7 +311,7 @@ def parse_article(
     raw_date = meta.get("date")
     lenient = cfg.missing_date == "mtime" or private is not None
     if raw_date in (None, "") and lenient and mtime is not None:
-        raw_date = datetime.fromtimestamp(mtime, tz=UTC)
+        raw_date = datetime.fromtimestamp(int(mtime), tz=UTC).astimezone(cfg.timezone)
     if raw_date in (None, ""):
         raise ArticleError(
             source, "frontmatter: 'date' is required (or set articles.missing_date: mtime)"

@@ -159,6 +159,19 @@ class State:
         query = "SELECT fields FROM articles WHERE fields IS NOT NULL AND source IN ({})"
         return (_decode(data) for (data,) in self._in_batches(query, sources))
 
+    def sources_by_field(self, name: str, values: list[str]) -> dict[str, list[str]]:
+        """Which articles have a frontmatter field (``title``, ``slug``) equal to one of
+        ``values``: value → sources, in source order."""
+        assert name.isidentifier()  # a field name of ours, never text from a file
+        query = (
+            f"SELECT json_extract(fields, '$.{name}') AS value, source FROM articles"
+            " WHERE fields IS NOT NULL AND value IN ({}) ORDER BY source"
+        )
+        found: dict[str, list[str]] = {}
+        for value, source in self._in_batches(query, values):
+            found.setdefault(value, []).append(source)
+        return found
+
     def forget_articles(self, sources: list[str]) -> None:
         for table in ("articles", "items"):
             self.db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in sources])

@@ -8,14 +8,16 @@ costs another article its place; a feed that fails to render or write keeps its 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from functools import partial
 
-from .. import assemble, load, state, thumbs
+from .. import assemble, hexo, load, state, thumbs
 from ..config import Config
 from ..errors import ArticleError
-from ..models import Entry, Problem, RunReport
+from ..models import Article, Entry, Problem, RunReport
+from .bodies import tag_notes
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, private_problem, report_unchanged
 from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
@@ -32,17 +34,24 @@ def check(cfg: Config) -> list[Problem]:
     for problem in not_followed:
         log.warning("%s", problem)
     held = list(drafts)
+    published: list[Article] = []
     for source in sources:
         try:
             article = parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
         except ArticleError as exc:
             problems.append(Problem(source.rel, exc.reason))
             log.warning("%s", problems[-1])
+            continue
+        if article.private and cfg.articles.drafts == "hold":
+            held.append(private_problem(article))
         else:
-            if article.private and cfg.articles.drafts == "hold":
-                held.append(private_problem(article))
-    for problem in sorted(held, key=lambda p: p.path):  # not problems: listed, not counted
+            references = hexo.references(article.body, article.body_format)
+            published.append(dataclasses.replace(article, references=references))
+    # Listed, not counted: a draft is no problem, and a tag shown as its text still publishes.
+    for problem in sorted(held, key=lambda p: p.path):
         log.info("%s", problem)
+    for path, note in tag_notes(cfg, published):
+        log.warning("%s: %s", path, note)
     return [*not_followed, *problems]
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from .. import assemble, load, state
+from .. import assemble, hexo, load, state
 from ..config import Config
 from ..errors import ArticleError
 from ..models import Article, Listing, Problem
@@ -201,8 +201,11 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
         article = parse(source, data, cfg)
     except ArticleError as exc:
         return digest, None, None, exc.reason
-    # Bodies are re-read when cleaned; the id is derived here, on every core.
-    return digest, dataclasses.replace(article, body=""), assemble.article_id(article, cfg), None
+    # Bodies are re-read when cleaned; the id is derived here, on every core, and so are the
+    # posts the body links to (Hexo's post_link), which only the whole body tells.
+    links = hexo.references(article.body, article.body_format) if article.tag_plugins else ()
+    stored = dataclasses.replace(article, body="", references=links)
+    return digest, stored, assemble.article_id(article, cfg), None
 
 
 def load_modified(

@@ -49,6 +49,7 @@ class Run:
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
     drafts: list[Problem] = field(default_factory=list)  # in _drafts/, held back unread
+    post_slugs: dict[str, str] = field(default_factory=dict)  # Hexo slug -> published source
     changed: bool = False
 
 

@@ -1,0 +1,136 @@
+"""Article bodies before sanitizing: Hexo's tag plugins rendered (links to other posts resolved
+against the published ones only), Markdown made HTML, and the excerpt before ``<!-- more -->``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from .. import assemble, hexo
+from ..config import Config
+from ..models import Article, BodyFormat
+from .run import Run
+
+# A cleaned body's key starts with this when the body links to other posts: their titles and
+# URLs are part of it, so such an item is made again on every build that plans (see entries).
+LINKED = "linked-"
+
+
+@dataclass(frozen=True)
+class BodySettings:
+    """What every body of a build is prepared with (plain values: sent to worker processes)."""
+
+    more_marker: str
+    site_url: str
+    asset_folder: bool
+
+
+class PostTarget(NamedTuple):
+    """A published post another post links to with post_link / post_path."""
+
+    reference: str  # as the linking post wrote it: a slug or a title
+    title: str
+    url: str
+
+
+class Prepared(NamedTuple):
+    html: str  # the whole body, ready for the sanitizer
+    excerpt: str | None  # the HTML before the excerpt marker, when there is one
+    notes: tuple[str, ...]  # tags that could not be rendered as written
+
+
+def prepare(
+    body: str,
+    body_format: BodyFormat,
+    settings: BodySettings,
+    *,
+    tag_plugins: bool,
+    link: str,
+    targets: tuple[PostTarget, ...],
+) -> Prepared:
+    """``body`` as HTML: Hexo's tags rendered (``tag_plugins``), Markdown rendered."""
+    from .. import clean  # imported only where bodies are cleaned (maybe a worker)
+
+    if tag_plugins:
+        posts = {t.reference: hexo.PostRef(t.title, t.url) for t in targets}
+        context = hexo.TagContext(settings.site_url, link, settings.asset_folder, posts)
+        rendered = hexo.render_body(
+            body, body_format, context, lambda text: clean.to_html(text, "markdown")
+        )
+        html, notes = rendered.html, rendered.warnings
+    else:
+        html, notes = clean.to_html(body, body_format), ()
+    return Prepared(html, hexo.excerpt(html, settings.more_marker), notes)
+
+
+def settings_of(cfg: Config) -> BodySettings:
+    return BodySettings(cfg.articles.more_marker, cfg.site.url, cfg.articles.post_asset_folder)
+
+
+def renders_tags(run: Run, article: Article) -> bool:
+    return run.cfg.articles.tag_plugins and article.tag_plugins
+
+
+def post_targets(run: Run, article: Article) -> tuple[PostTarget, ...]:
+    """The published posts ``article`` links to; a draft, a post held back or one that does not
+    exist is left out (its tag says so once, and no private title or URL leaks)."""
+    if not article.references or not renders_tags(run, article):
+        return ()
+    sources = _published(run, article.references)
+    found = run.store.decoded(sorted(set(sources.values())))
+    return tuple(
+        PostTarget(
+            ref, found[sources[ref]].title, assemble.article_link(found[sources[ref]], run.cfg)
+        )
+        for ref in article.references
+        if ref in sources and sources[ref] in found
+    )
+
+
+def _published(run: Run, references: tuple[str, ...]) -> dict[str, str]:
+    """Reference → source of the published post it names: Hexo looks for the slug (the path
+    below ``_posts/``, or the frontmatter ``slug``), then the title."""
+    if not run.post_slugs:
+        for listing in sorted(run.listings, key=lambda listing: listing.source):
+            run.post_slugs.setdefault(assemble.source_slug(listing.source), listing.source)
+    found = {ref: run.post_slugs[ref] for ref in references if ref in run.post_slugs}
+    public = {listing.source for listing in run.listings}
+    for field in ("slug", "title"):
+        rest = [ref for ref in references if ref not in found]
+        for value, sources in run.store.sources_by_field(field, rest).items():
+            published = [source for source in sources if source in public]
+            if published:
+                found[value] = published[0]
+    return found
+
+
+def tag_notes(cfg: Config, articles: list[Article]) -> Iterator[tuple[str, str]]:
+    """(source, note) for each tag a build would report, without cleaning (``refeed check``).
+    ``articles`` are the published ones, bodies included: post_link finds only those."""
+    by_slug: dict[str, Article] = {}
+    by_title: dict[str, Article] = {}
+    for article in sorted(articles, key=lambda a: a.source):
+        by_slug.setdefault(assemble.post_slug(article), article)
+        by_title.setdefault(article.title, article)
+    settings = settings_of(cfg)
+    for article in articles:
+        if not (cfg.articles.tag_plugins and article.tag_plugins) or "{%" not in article.body:
+            continue
+        found = {ref: by_slug.get(ref) or by_title.get(ref) for ref in article.references}
+        targets = tuple(
+            PostTarget(ref, target.title, assemble.article_link(target, cfg))
+            for ref, target in found.items()
+            if target is not None
+        )
+        link = assemble.article_link(article, cfg)
+        prepared = prepare(
+            article.body,
+            article.body_format,
+            settings,
+            tag_plugins=True,
+            link=link,
+            targets=targets,
+        )
+        for note in prepared.notes:
+            yield article.source, note
