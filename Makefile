@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench robustness lint typecheck unit system-deps clean
+.PHONY: run test bench robustness hexo-compare lint typecheck unit system-deps clean
 
 run: $(RUN_STAMP)
 	$(BIN)/refeed build --config config.yaml -v
@@ -34,6 +34,11 @@ bench: $(RUN_STAMP)
 # The hostile-input, crash and resource-limit suite alone, with its summary of figures.
 robustness: $(TEST_STAMP)
 	$(BIN)/pytest -m robustness
+
+# Optional: the Hexo fixture site built by real Hexo (installed from the npm registry) and by
+# refeed, compared item by item. Needs node and npm; not part of make test.
+hexo-compare: $(TEST_STAMP)
+	$(BIN)/pytest -m hexo -s tests/test_hexo_compat.py
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
