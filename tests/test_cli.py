@@ -10,19 +10,10 @@ from typing import Any
 import pytest
 
 from conftest import GOOD, SiteFactory
+from conftest import run_cli as run
 from refeed import __version__
 from refeed.cli import main
 from refeed.errors import ConfigError
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "refeed", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_build_prints_a_summary_and_one_line_per_unpublished_file(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from conftest import ROOT
+from conftest import run_cli as refeed
 from feedcheck import check_feed, feed_files
 from refeed.config import load_config
 from refeed.hexo.site import HexoSite, read_site
@@ -20,16 +19,6 @@ from refeed.starter import render_config
 
 HEXO_SITE = ROOT / "tests" / "data" / "hexo-site"
 HELLO_MTIME = 1_636_000_000  # 2021-11-04 12:26:40 in Shanghai: hello-world.md has no date
-
-
-def refeed(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "refeed", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture(scope="module")
