@@ -10,7 +10,7 @@ from typing import NamedTuple
 from .. import assemble, hexo
 from ..config import Config
 from ..models import Article, BodyFormat
-from .run import Run
+from .run import PostIndex, PostTarget, Run
 
 # A cleaned body's key starts with this when the body links to other posts: their titles and
 # URLs are part of it, so such an item is made again on every build that plans (see entries).
@@ -24,14 +24,6 @@ class BodySettings:
     more_marker: str
     site_url: str
     asset_folder: bool
-
-
-class PostTarget(NamedTuple):
-    """A published post another post links to with post_link / post_path."""
-
-    reference: str  # as the linking post wrote it: a slug or a title
-    title: str
-    url: str
 
 
 class Prepared(NamedTuple):
@@ -77,29 +69,35 @@ def post_targets(run: Run, article: Article) -> tuple[PostTarget, ...]:
     exist is left out (its tag says so once, and no private title or URL leaks)."""
     if not article.references or not renders_tags(run, article):
         return ()
-    sources = _published(run, article.references)
-    found = run.store.decoded(sorted(set(sources.values())))
-    return tuple(
-        PostTarget(
-            ref, found[sources[ref]].title, assemble.article_link(found[sources[ref]], run.cfg)
+    index = run.post_index or _index_posts(run)
+    if article.source not in index.targets:
+        sources = _published(run, index, article.references)
+        found = run.store.decoded(sorted(set(sources.values())))
+        index.targets[article.source] = tuple(
+            PostTarget(ref, target.title, assemble.article_link(target, run.cfg))
+            for ref in article.references
+            if (target := found.get(sources.get(ref, ""))) is not None
         )
-        for ref in article.references
-        if ref in sources and sources[ref] in found
-    )
+    return index.targets[article.source]
 
 
-def _published(run: Run, references: tuple[str, ...]) -> dict[str, str]:
+def _index_posts(run: Run) -> PostIndex:
+    """The published posts by Hexo slug (the path below ``_posts/``), once per build."""
+    slugs: dict[str, str] = {}
+    for listing in sorted(run.listings, key=lambda listing: listing.source):
+        slugs.setdefault(assemble.source_slug(listing.source), listing.source)
+    run.post_index = PostIndex(slugs, frozenset(listing.source for listing in run.listings))
+    return run.post_index
+
+
+def _published(run: Run, index: PostIndex, references: tuple[str, ...]) -> dict[str, str]:
     """Reference → source of the published post it names: Hexo looks for the slug (the path
     below ``_posts/``, or the frontmatter ``slug``), then the title."""
-    if not run.post_slugs:
-        for listing in sorted(run.listings, key=lambda listing: listing.source):
-            run.post_slugs.setdefault(assemble.source_slug(listing.source), listing.source)
-    found = {ref: run.post_slugs[ref] for ref in references if ref in run.post_slugs}
-    public = {listing.source for listing in run.listings}
+    found = {ref: index.slugs[ref] for ref in references if ref in index.slugs}
     for field in ("slug", "title"):
         rest = [ref for ref in references if ref not in found]
         for value, sources in run.store.sources_by_field(field, rest).items():
-            published = [source for source in sources if source in public]
+            published = [source for source in sources if source in index.public]
             if published:
                 found[value] = published[0]
     return found

@@ -19,13 +19,12 @@ from ..urls import join_path
 from .bodies import (
     LINKED,
     BodySettings,
-    PostTarget,
     post_targets,
     prepare,
     renders_tags,
     settings_of,
 )
-from .run import Parts, Run, fingerprint, guarded, log, parallel, rules
+from .run import Parts, PostTarget, Run, fingerprint, guarded, log, parallel, rules
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,23 @@ class Parts(NamedTuple):
     thumbnail: Thumbnail | None
 
 
+class PostTarget(NamedTuple):
+    """A published post another post links to with post_link / post_path."""
+
+    reference: str  # as the linking post wrote it: a slug or a title
+    title: str
+    url: str
+
+
+@dataclass
+class PostIndex:
+    """The published posts, for bodies that link to others (Hexo's post_link)."""
+
+    slugs: dict[str, str]  # Hexo slug -> source
+    public: frozenset[str]  # every published source
+    targets: dict[str, tuple[PostTarget, ...]] = field(default_factory=dict)  # per linking post
+
+
 @dataclass
 class Run:
     """One build's working set."""
@@ -49,7 +66,7 @@ class Run:
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
     drafts: list[Problem] = field(default_factory=list)  # in _drafts/, held back unread
-    post_slugs: dict[str, str] = field(default_factory=dict)  # Hexo slug -> published source
+    post_index: PostIndex | None = None  # for Hexo's post_link: made when first needed
     changed: bool = False
 
 
