@@ -114,10 +114,10 @@ def test_an_article_that_fails_to_clean_costs_only_itself(
     )
     real = clean.clean_html
 
-    def flaky(html: str, base: str, rules: clean.Rules) -> str:
+    def flaky(html: str, base: str, rules: clean.Rules, engine: clean.Engine = "bleach") -> str:
         if "POISON" in html:
             raise RecursionError("maximum recursion depth exceeded")
-        return real(html, base, rules)
+        return real(html, base, rules, engine)
 
     monkeypatch.setattr(clean, "clean_html", flaky)
     report = build(cfg)
@@ -373,9 +373,11 @@ def test_one_edit_rerenders_only_the_feeds_that_hold_it(
     cleaned: list[str] = []
     real_clean = clean.clean_html
 
-    def counting_clean(html: str, base: str, rules: clean.Rules) -> str:
+    def counting_clean(
+        html: str, base: str, rules: clean.Rules, engine: clean.Engine = "bleach"
+    ) -> str:
         cleaned.append(html)
-        return real_clean(html, base, rules)
+        return real_clean(html, base, rules, engine)
 
     monkeypatch.setattr(clean, "clean_html", counting_clean)
     (cfg.articles.dir / "a.md").write_text(

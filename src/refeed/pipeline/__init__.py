@@ -33,10 +33,13 @@ def check(cfg: Config) -> list[Problem]:
         log.warning("%s", problem)
     for source in sources:
         try:
-            parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
+            _, warning = parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
         except ArticleError as exc:
             problems.append(Problem(source.rel, exc.reason))
             log.warning("%s", problems[-1])
+        else:
+            if warning is not None:  # published all the same: a warning, not a problem
+                log.warning("%s", warning)
     return [*not_followed, *problems]
 
 

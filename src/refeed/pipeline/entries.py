@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from .. import assemble, load, state, thumbs, write
-from ..config import Config
+from ..config import Config, Sanitizer
 from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
 from ..urls import join_path
 from .run import Parts, Run, fingerprint, guarded, log, parallel, rules
@@ -93,6 +93,7 @@ def make_item(run: Run, article: Article) -> state.Item:
         cfg.articles.base_url or link,
         cfg.clean.remove,
         cfg.clean.summary_length,
+        cfg.clean.sanitizer,
     )
     item = state.Item(
         assemble.make_entry(article, cfg, "", "", None, link),
@@ -218,7 +219,8 @@ def probe(run: Run, urls: list[str]) -> dict[str, state.ThumbFact]:
 def clean_all(jobs: list[CleanJob], cfg: Config) -> dict[str, tuple[str, str] | str]:
     rules(cfg)  # refuse a bad selector here, once, rather than in every job
     work = partial(clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
-                   selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length)  # fmt: skip
+                   selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length,
+                   sanitizer=cfg.clean.sanitizer)  # fmt: skip
     return dict(zip((job.key for job in jobs), parallel(work, jobs), strict=True))
 
 
@@ -228,6 +230,7 @@ def clean_one(
     max_bytes: int,
     selectors: tuple[str, ...],
     summary_length: int,
+    sanitizer: Sanitizer = "bleach",
 ) -> tuple[str, str] | str:
     """(content, summary) for one body, or why it could not be cleaned; never raises."""
     from .. import clean
@@ -237,7 +240,10 @@ def clean_one(
         text = load.decode(load.read_bytes(source, max_bytes), job.source, encodings)
         body = load.body_of(text, job.source)
         content = clean.clean_html(
-            clean.to_html(body, job.body_format), job.base, clean.compile_rules(selectors)
+            clean.to_html(body, job.body_format),
+            job.base,
+            clean.compile_rules(selectors),
+            sanitizer,
         )
         if job.summary:
             summary = clean.plain_text(job.summary) if "<" in job.summary else job.summary
