@@ -61,8 +61,8 @@ URL_ATTRS = ("href", "src", "poster", "cite")
 URL_SCHEMES = frozenset(["http", "https", "mailto", "data"])  # data: raster images only
 LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
 EMPTY_CONTAINERS = frozenset(
-    "div span p section article aside header footer center figure a b i strong em small table"
-    .split()
+    "div span p section article aside header footer center figure table "
+    "a b i strong em small".split()
 )
 VERBATIM = frozenset(["pre", "textarea", "code"])  # whitespace inside is content
 BLOCKS = frozenset(
@@ -113,7 +113,7 @@ def code_classes(value: str) -> str | None:
     return " ".join(dict.fromkeys(kept)) or None
 
 
-def clean_attributes(tag: str, attrs: dict[str, str], base_url: str) -> dict[str, str]:
+def clean_attributes(tag: str, attrs: dict[str, str | None], base_url: str) -> dict[str, str]:
     """The attributes ``tag`` keeps: lazy-loaded sources made real, URLs absolute, the rest
     judged by :func:`allow_attribute` (values as a browser reads them)."""
     if tag in ("img", "source"):
@@ -129,9 +129,8 @@ def clean_attributes(tag: str, attrs: dict[str, str], base_url: str) -> dict[str
             value = absolute(base_url, value)
         elif name == "srcset":
             value = absolute_srcset(base_url, value)
-        elif name == "class":
-            if tag != "code" or (value := code_classes(value) or "") == "":
-                continue
+        elif name == "class" and not (tag == "code" and (value := code_classes(value) or "")):
+            continue
         if allow_attribute(tag, name, value):
             kept[name] = value
     return kept

@@ -103,7 +103,7 @@ class _Walk:
                 verbatim -= was_verbatim
                 continue
             following = node.next
-            tag = node.tag
+            tag = node.tag or "-"
             if tag == "-text":
                 if not verbatim:
                     self.tidy(node)
@@ -174,7 +174,7 @@ class _Walk:
         """Foreign content (SVG, MathML) goes; the HTML a browser renders inside it stays."""
         keep: list[LexborNode] = []
         children: list[LexborNode | None] = [node.first_child]  # next to look at, per level
-        hosts = [node.tag.lower() in policy.FOREIGN_HTML_HOSTS]
+        hosts = [(node.tag or "").lower() in policy.FOREIGN_HTML_HOSTS]
         while children:
             child = children[-1]
             if child is None:
@@ -182,7 +182,7 @@ class _Walk:
                 hosts.pop()
                 continue
             children[-1] = child.next
-            name = child.tag.lower()
+            name = (child.tag or "-").lower()
             if hosts[-1] and name not in ("mglyph", "malignmark", "svg", "math", "-comment"):
                 keep.append(child)  # HTML content, where the parser put it: walked next
             elif name[0] not in "-!":  # still foreign: only its HTML content may stay
@@ -212,4 +212,3 @@ class _Walk:
         anchor.insert_child(text)
         node.replace_with(anchor)
         return True
-
