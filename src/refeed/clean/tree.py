@@ -52,10 +52,16 @@ def prepare(html: str, base_url: str, remove: str) -> str:
     if remove:
         for node in parser.css(remove):
             node.remove()  # unlinked, not freed: a match inside an earlier match stays valid
-    _Walk(parser, base_url).run()
+    walk = _Walk(parser, base_url)
+    walk.run()
+    if walk.hoisted:  # HTML moved out of foreign content can nest where no parser puts it
+        parser = LexborHTMLParser(parser.html or "", is_fragment=True)
+        _Walk(parser, base_url).run()
     for node in reversed(parser.css(_EMPTY_SELECTOR)):  # innermost first
         if _blank(node):
             node.remove()
+    parser.merge_text_nodes()  # the text on both sides of a removed node becomes one
+    _tidy(parser)
     return parser.html or ""
 
 
@@ -76,6 +82,24 @@ def _check_size(html: str) -> None:
         raise ValueError(f"HTML with more than {policy.MAX_ELEMENTS:,} elements")
 
 
+def _tidy(parser: LexborHTMLParser) -> None:
+    """Runs of blank lines left by removed boilerplate become one newline (outside <pre>)."""
+    root = parser.root
+    if root is None:
+        return
+    for node in list(root.traverse(include_text=True)):
+        if node.tag != "-text":
+            continue
+        text = node.text_content or ""
+        if text == "\n" or "\n" not in text or text.strip():
+            continue
+        parent = node.parent
+        while parent is not None and parent.tag not in policy.VERBATIM:
+            parent = parent.parent
+        if parent is None:
+            node.replace_with("\n")
+
+
 def _blank(node: LexborNode) -> bool:
     child = node.first_child
     while child is not None:
@@ -92,21 +116,18 @@ class _Walk:
         self.parser = parser
         self.base_url = base_url
         self.elements = 0
+        self.hoisted = False
 
     def run(self) -> None:
         node = self.parser.root
-        ancestors: list[tuple[LexborNode | None, bool]] = []  # (next sibling, verbatim?)
-        verbatim = 0  # inside <pre>/<code>: whitespace is content (a count, not a search)
+        ancestors: list[LexborNode | None] = []  # the next sibling of each
         while node is not None or ancestors:
             if node is None:
-                node, was_verbatim = ancestors.pop()
-                verbatim -= was_verbatim
+                node = ancestors.pop()
                 continue
             following = node.next
             tag = node.tag or "-"
             if tag == "-text":
-                if not verbatim:
-                    self.tidy(node)
                 node = following
                 continue
             self.elements += 1
@@ -118,9 +139,7 @@ class _Walk:
                 if child is None:
                     node = following
                     continue
-                is_verbatim = tag in policy.VERBATIM
-                ancestors.append((following, is_verbatim))
-                verbatim += is_verbatim
+                ancestors.append(following)
                 if len(ancestors) > policy.MAX_DEPTH:
                     raise ValueError(f"HTML nested deeper than {policy.MAX_DEPTH} levels")
                 node = child
@@ -148,12 +167,6 @@ class _Walk:
         for name, value in kept.items():
             if attrs.get(name) != value:
                 live[name] = value
-
-    def tidy(self, node: LexborNode) -> None:
-        """Runs of blank lines left by removed boilerplate become one newline."""
-        text = node.text_content or ""
-        if text != "\n" and "\n" in text and not text.strip():
-            node.replace_with("\n")
 
     def first_at(self, before: LexborNode | None, parent: LexborNode | None) -> LexborNode | None:
         """The node now following ``before`` (or first in ``parent``, or first of all)."""
@@ -194,6 +207,7 @@ class _Walk:
                 children.append(child.first_child)
                 hosts.append(name in policy.FOREIGN_HTML_HOSTS)
         before, parent = node.prev, node.parent
+        self.hoisted |= bool(keep)
         for kept in keep:
             node.insert_before(kept)  # a copy; the original goes with ``node``
         node.remove()
@@ -207,6 +221,12 @@ class _Walk:
         if found is None:
             return False
         page, text = found
+        parent = node.parent
+        while parent is not None and parent.tag != "a":
+            parent = parent.parent
+        if parent is not None:  # already inside a link: a link in a link would split it
+            node.replace_with(text)
+            return True
         anchor = self.parser.create_node("a")
         anchor.attrs["href"] = page
         anchor.insert_child(text)
