@@ -101,8 +101,9 @@ def test_title_is_the_authors_text_escaped_once() -> None:
 
 
 def test_rss_description_is_escaped_text_so_readers_do_not_see_markup() -> None:
-    root = etree.fromstring(render(feed(entry(summary="a < b & <b>c</b>")), "rss"))
-    assert root.findtext("channel/item/description") == "a &lt; b &amp; &lt;b&gt;c&lt;/b&gt;"
+    data = render(feed(entry(summary="a < b & <b>c</b>")), "rss")
+    assert etree.fromstring(data).findtext("channel/item/description") == "a &lt; b &amp; c"
+    assert b"<description>a &#x26;lt; b &#x26;amp; c</description>" in data  # RSS profile
 
 
 def test_xml_forbidden_characters_are_removed_everywhere() -> None:
