@@ -70,9 +70,9 @@ def check_feed(data: bytes) -> feedparser.FeedParserDict:
         channel = root.find("channel")
         assert channel is not None
         texts = ["title", "category", "{http://purl.org/dc/elements/1.1/}creator"]
-        for element in [*channel.iter(*texts), channel.find("description")]:
-            if element is not None:
-                check_plain_text(element, lines, rss=True)
+        plain = [*channel.iter(*texts), *channel.findall("description")]  # the channel's
+        for element in plain:
+            check_plain_text(element, lines, rss=True)
         for element in channel.iter("title", "description"):
             check_lax_reading(element.text or "")
     return parsed
@@ -87,7 +87,7 @@ def check_plain_text(element: etree._Element, lines: list[str], rss: bool) -> No
     where = f"<{etree.QName(element).localname}> {value[:60]!r}"
     tags = [t for t in re.findall(r"</(\w+)>", value) if t.lower() in HTML_TAGS]
     assert not tags, f"ContainsHTML: {where}"
-    start = (element.sourceline or 1) - 1
+    start = int(element.sourceline or 1) - 1
     source = "\n".join(lines[start : start + value.count("\n") + 1])
     declared = "&#x" in source
     for name in re.findall(r"&(#?\w+)", value):
