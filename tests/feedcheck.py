@@ -87,7 +87,8 @@ def check_plain_text(element: etree._Element, lines: list[str], rss: bool) -> No
     where = f"<{etree.QName(element).localname}> {value[:60]!r}"
     tags = [t for t in re.findall(r"</(\w+)>", value) if t.lower() in HTML_TAGS]
     assert not tags, f"ContainsHTML: {where}"
-    start = int(element.sourceline or 1) - 1
+    line: int | None = element.sourceline  # type: ignore[assignment]  # the stubs say "..."
+    start = (line or 1) - 1
     source = "\n".join(lines[start : start + value.count("\n") + 1])
     declared = "&#x" in source
     for name in re.findall(r"&(#?\w+)", value):
