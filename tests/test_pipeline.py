@@ -570,3 +570,44 @@ def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_an_article_with_stray_nul_bytes_is_published_with_one_warning(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "---\ntitle: N\x00ul\ndate: 2021-11-02\ncategories: [Good]\n---\n<p>a\x00b</p>\n"
+    cfg = make_site({"good.md": GOOD, "nul.md": text.encode()})
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        report = build(cfg)
+    assert report.skipped == [] and report.published == 2
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["nul.md: removed 2 stray control characters (NUL or other C0)"]
+    parsed = check_feed((cfg.output.dir / "categories/good/atom.xml").read_bytes())
+    assert "Nul" in [e.title for e in parsed.entries]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        build(cfg)  # unchanged: said once per file, not once per build
+    assert caplog.records == []
+
+
+def test_switching_the_sanitizer_cleans_every_body_again_with_it(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": article("B", categories=["Good"])})
+    build(cfg)
+    engines: list[str] = []
+    real_clean = clean.clean_html
+
+    def recording_clean(
+        html: str, base: str, rules: clean.Rules, engine: clean.Engine = "bleach"
+    ) -> str:
+        engines.append(engine)
+        return real_clean(html, base, rules, engine)
+
+    monkeypatch.setattr(clean, "clean_html", recording_clean)
+    cfg = make_site({}, clean={"sanitizer": "nh3"})
+    build(cfg)
+    assert engines == ["nh3", "nh3"]
+    engines.clear()
+    build(cfg)
+    assert engines == []

@@ -5,6 +5,7 @@ Each test adds its figures to ROBUSTNESS; the summary is printed at the end of t
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -375,4 +376,83 @@ def test_names_built_to_escape_never_write_outside_the_output_directory(
         check_feed(path.read_bytes())
     ROBUSTNESS["names built to escape (categories and tags)"] = (
         f"{len(nasty)} names, {len(feed_files(cfg.output.dir))} feed files, none outside feeds/"
+    )
+
+
+# ------------------------------------------------------------------ metadata
+
+
+HOSTILE_NAMES = [
+    '<script>alert("cat")</script>',
+    "<img src=x onerror=alert(1)>",
+    "</title><script>alert(1)</script>",
+    "<b>bold</b> & <i>co</i>",
+    "Tom &amp; Jerry &#x3C;3",
+    "a < b, c > d",
+    "x<y then z",
+    "<!-- comment -->visible",
+    "<<b>script>alert(1)<</b>/script>",
+    "&lt;script&gt;alert(1)&lt;/script&gt;",
+    "]]><![CDATA[<script>1</script>",
+    "<style>p{}</style>styled",
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_hostile_names_and_titles_reach_no_reader_as_markup(
+    make_site: SiteFactory, engine: Engine
+) -> None:
+    files = {
+        f"h{n:02d}.md": article(
+            name, categories=[name, f"sub {name}"], tags=[name], author=name, description=name
+        )
+        for n, name in enumerate(HOSTILE_NAMES)
+    }
+    cfg = make_site(
+        {"good.md": GOOD, **files},
+        site={
+            "title": "<b>Site</b> & Co",
+            "description": "<script>x</script>News",
+            "author": "<i>Ed</i>",
+        },
+        tags={"feeds": True},
+        clean={"sanitizer": engine},
+        output={"formats": ["atom", "rss", "json"], "opml": True, "index": True},
+    )
+    report = refeed.build(cfg, now=NOW)
+    assert report.skipped == [] and report.failed == []
+    feeds = feed_files(cfg.output.dir)
+    for path in feeds:  # the validator's ContainsHTML / CharacterData rules, a lax reader's parse
+        check_feed(path.read_bytes())
+    for path in cfg.output.dir.rglob("feed.json"):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        texts = [document["title"], document["description"]]
+        for item in document["items"]:
+            texts += [item["title"], item["summary"], *item.get("tags", [])]
+            texts += [a["name"] for a in item.get("authors", [])]
+        assert not [t for t in texts if re.search(r"<[A-Za-z/!?]", t)]
+    index = (cfg.output.dir / "index.html").read_text(encoding="utf-8")
+    tags = {node.tag for node in LexborHTMLParser(index).css("*")}
+    assert tags <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "link",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "p",
+        "ul",
+        "li",
+        "a",
+        "time",
+        "em",
+    }
+    opml = etree.fromstring((cfg.output.dir / "feeds.opml").read_bytes())
+    values = [str(v) for outline in opml.iter("outline") for v in outline.attrib.values()]
+    assert not [v for v in values if re.search(r"<[A-Za-z/!?]", v)]
+    ROBUSTNESS[f"hostile names and titles ({engine})"] = (
+        f"{len(HOSTILE_NAMES)} names in {len(feeds)} feeds: no markup, no validator text warning"
     )

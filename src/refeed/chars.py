@@ -26,9 +26,12 @@ def plain(text: str) -> str:
     collapsed, and markup reduced to its text (tags stripped, as WordPress does with names).
 
     For every title, name and description that comes from an article or the config: readers
-    that show such fields as HTML then find no element in them.
+    that show such fields as HTML then find no element in them. Text that is nothing but
+    markup keeps its characters without the angle brackets, so a title never ends up empty.
     """
     text = feed_safe(text)
-    while _TAG_START.search(text):  # until none is left: stripping can join a new "<tag"
-        text = _TAG.sub("", text)
-    return " ".join(text.split())
+    stripped = text
+    while _TAG_START.search(stripped):  # until none is left: stripping can join a new "<tag"
+        stripped = _TAG.sub("", stripped)
+    words = stripped.split() or text.replace("<", " ").replace(">", " ").split()
+    return " ".join(words)
