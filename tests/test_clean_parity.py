@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
@@ -86,6 +86,9 @@ def test_the_sample_reads_the_same_through_both_engines() -> None:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bodies, st.sampled_from(["bleach", "nh3"]))
+@example("<div>   \n<!-- news -->\n\n\n<p>text", "bleach")  # found by hypothesis: split text
+@example("<p><svg><foreignObject><p>inside svg</p></foreignObject></svg>", "nh3")  # p in p
+@example("<a href='javascript:x'><iframe src='https://www.youtube.com/embed/abcdefghijk'>", "nh3")
 def test_each_engine_leaves_its_own_output_unchanged(html: str, engine: Engine) -> None:
     once = clean_html(html, BASE, RULES, engine)
     assert clean_html(once, BASE, RULES, engine) == once
