@@ -19,7 +19,7 @@ pytestmark = pytest.mark.parametrize("engine", ENGINES)
 
 
 def cleaner(engine: Engine) -> Callable[[str], str]:
-    return lambda html: clean_html(html, BASE, RULES, engine)
+    return lambda html: clean_html(html, BASE, RULES, engine=engine)
 
 
 def test_the_sample_loses_style_comments_qr_block_and_editor_credit(engine: Engine) -> None:

@@ -72,14 +72,14 @@ def reader_view(html: str) -> tuple[str, set[tuple[str, str, str]]]:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bodies)
 def test_both_engines_give_readers_the_same_text_links_and_images(html: str) -> None:
-    by_bleach = clean_html(html, BASE, RULES, "bleach")
-    by_nh3 = clean_html(html, BASE, RULES, "nh3")
+    by_bleach = clean_html(html, BASE, RULES, engine="bleach")
+    by_nh3 = clean_html(html, BASE, RULES, engine="nh3")
     assert reader_view(by_bleach) == reader_view(by_nh3), (html, by_bleach, by_nh3)
 
 
 def test_the_sample_reads_the_same_through_both_engines() -> None:
     body = SAMPLE.read_text(encoding="utf-8").split("---", 2)[2]
-    by_bleach, by_nh3 = (clean_html(body, BASE, RULES, e) for e in ("bleach", "nh3"))
+    by_bleach, by_nh3 = (clean_html(body, BASE, RULES, engine=e) for e in ("bleach", "nh3"))
     assert reader_view(by_bleach) == reader_view(by_nh3)
     assert len(reader_view(by_nh3)[1]) == 2  # the two images of the article
 
@@ -90,5 +90,5 @@ def test_the_sample_reads_the_same_through_both_engines() -> None:
 @example("<p><svg><foreignObject><p>inside svg</p></foreignObject></svg>", "nh3")  # p in p
 @example("<a href='javascript:x'><iframe src='https://www.youtube.com/embed/abcdefghijk'>", "nh3")
 def test_each_engine_leaves_its_own_output_unchanged(html: str, engine: Engine) -> None:
-    once = clean_html(html, BASE, RULES, engine)
-    assert clean_html(once, BASE, RULES, engine) == once
+    once = clean_html(html, BASE, RULES, engine=engine)
+    assert clean_html(once, BASE, RULES, engine=engine) == once

@@ -114,10 +114,10 @@ def test_an_article_that_fails_to_clean_costs_only_itself(
     )
     real = clean.clean_html
 
-    def flaky(html: str, base: str, rules: clean.Rules, engine: clean.Engine = "bleach") -> str:
+    def flaky(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
         if "POISON" in html:
             raise RecursionError("maximum recursion depth exceeded")
-        return real(html, base, rules, engine)
+        return real(html, base, rules, engine=engine)
 
     monkeypatch.setattr(clean, "clean_html", flaky)
     report = build(cfg)
@@ -373,11 +373,9 @@ def test_one_edit_rerenders_only_the_feeds_that_hold_it(
     cleaned: list[str] = []
     real_clean = clean.clean_html
 
-    def counting_clean(
-        html: str, base: str, rules: clean.Rules, engine: clean.Engine = "bleach"
-    ) -> str:
+    def counting_clean(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
         cleaned.append(html)
-        return real_clean(html, base, rules, engine)
+        return real_clean(html, base, rules, engine=engine)
 
     monkeypatch.setattr(clean, "clean_html", counting_clean)
     (cfg.articles.dir / "a.md").write_text(
@@ -598,11 +596,9 @@ def test_switching_the_sanitizer_cleans_every_body_again_with_it(
     engines: list[str] = []
     real_clean = clean.clean_html
 
-    def recording_clean(
-        html: str, base: str, rules: clean.Rules, engine: clean.Engine = "bleach"
-    ) -> str:
+    def recording_clean(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
         engines.append(engine)
-        return real_clean(html, base, rules, engine)
+        return real_clean(html, base, rules, engine=engine)
 
     monkeypatch.setattr(clean, "clean_html", recording_clean)
     cfg = make_site({}, clean={"sanitizer": "nh3"})

@@ -111,7 +111,7 @@ def test_every_xss_vector_is_neutralised_by_the_cleaner(engine: Engine) -> None:
     survivors = {
         vector: found
         for vector in VECTORS
-        if (found := dangers(clean_html(vector, "https://x.example/a/", rules, engine)))
+        if (found := dangers(clean_html(vector, "https://x.example/a/", rules, engine=engine)))
     }
     ROBUSTNESS[f"XSS vectors neutralised by the cleaner ({engine})"] = (
         f"{len(VECTORS) - len(survivors)}/{len(VECTORS)}"

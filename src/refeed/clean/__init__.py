@@ -14,20 +14,21 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import lxml.html
 from lxml import etree
 
 from ..chars import NOT_IN_FEEDS, feed_safe
+from ..config import SANITIZERS, Sanitizer
 from ..models import BodyFormat
 from . import policy, tree
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
-Engine = Literal["bleach", "nh3"]
-ENGINES: tuple[Engine, ...] = ("bleach", "nh3")
+Engine = Sanitizer  # clean.sanitizer's choices
+ENGINES: tuple[Engine, ...] = SANITIZERS
 ALLOWED_TAGS = policy.ALLOWED_TAGS
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
@@ -66,7 +67,7 @@ def to_html(body: str, body_format: BodyFormat) -> str:
     return _markdown().render(body) if body_format == "markdown" else body
 
 
-def clean_html(html: str, base_url: str, rules: Rules, engine: Engine = "bleach") -> str:
+def clean_html(html: str, base_url: str, rules: Rules, *, engine: Engine = "bleach") -> str:
     """Sanitized HTML: boilerplate and executable content removed, every URL absolute."""
     html = _XML_DECL.sub("", _CHAR_REF.sub(_drop_bad_ref, feed_safe(html)))
     if not html.strip():

@@ -243,7 +243,7 @@ def clean_one(
             clean.to_html(body, job.body_format),
             job.base,
             clean.compile_rules(selectors),
-            sanitizer,
+            engine=sanitizer,
         )
         if job.summary:
             summary = clean.plain_text(job.summary) if "<" in job.summary else job.summary
