@@ -196,6 +196,14 @@ def test_a_noscript_fallback_image_comes_out_as_an_image(engine: Engine) -> None
     assert "&lt;img" not in html and "noscript" not in html
 
 
+def test_a_lazy_image_repeated_in_noscript_is_shown_once(engine: Engine) -> None:
+    html = cleaner(engine)(
+        '<p><img src="data:image/gif;base64,R0lGOD" data-src="/real.jpg" alt="a">\n'
+        '<noscript><img src="https://example.org/real.jpg" alt="a"></noscript></p>'
+    )
+    assert html == '<p><img src="https://example.org/real.jpg" alt="a">\n</p>'
+
+
 def test_paragraphs_after_misnested_foreign_content_survive(engine: Engine) -> None:
     clean = cleaner(engine)
     html = clean("<p>before</p><math><mtext>x<mglyph><style>y<p>after one</p><p>after two</p>")

@@ -147,6 +147,9 @@ class _Walk:
                 node = self.hoist(node, following)
             elif tag in _EMBEDS and self.link(node):
                 node = following
+            elif tag == "noscript":
+                self.drop_repeated_images(node)
+                node = self.unwrap(node, following)
             elif tag in policy.DROP or not tag or tag[0] in "-!":  # comments, doctypes
                 node.remove()
                 node = following
@@ -182,6 +185,22 @@ class _Walk:
         before, parent = node.prev, node.parent
         node.unwrap()
         return self.first_at(before, parent)
+
+    def drop_repeated_images(self, noscript: LexborNode) -> None:
+        """A lazy-loading page shows an image and repeats it in <noscript> for readers without
+        JavaScript; once the lazy image has its real source, the repeat would show it twice."""
+        shown = noscript.prev
+        while shown is not None and shown.tag == "-text" and not (shown.text_content or "").strip():
+            shown = shown.prev
+        if shown is None or shown.tag == "-text":
+            return
+        sources = {
+            img.attributes.get("src") for img in [shown, *shown.css("img")] if img.tag == "img"
+        }
+        for img in noscript.css("img"):
+            src = img.attributes.get("src") or ""
+            if src and policy.absolute(self.base_url, src) in sources:
+                img.remove()
 
     def hoist(self, node: LexborNode, following: LexborNode | None) -> LexborNode | None:
         """Foreign content (SVG, MathML) goes; the HTML a browser renders inside it stays."""
