@@ -27,8 +27,10 @@ system-deps:
 	      || echo "could not install$$missing; those tests will be skipped"; \
 	  else echo "not installed:$$missing; those tests will be skipped"; fi; fi
 
-# Whole-process timings of `refeed build` on generated corpora; see bench/README.md.
+# Per-body cleaning cost of each sanitizer engine, then whole-process timings of `refeed build`
+# on generated corpora with each engine; see bench/README.md.
 bench: $(RUN_STAMP)
+	$(BIN)/python bench/clean_cost.py
 	$(BIN)/python bench/run.py --sizes 1000 10000 --runs 5
 
 # The hostile-input, crash and resource-limit suite alone, with its summary of figures.

@@ -92,6 +92,7 @@ def test_unknown_key_suggests_the_near_miss() -> None:
         ("categories", {"names": {"A": {"slug": "../x"}}}, "categories.names.A.slug"),
         ("categories", {"names": {"A": {"slug": "x"}, "B": {"slug": "x"}}}, "same slug"),
         ("clean", {"summary_length": "long"}, "clean.summary_length"),
+        ("clean", {"sanitizer": "dompurify"}, "clean.sanitizer: expected one of bleach, nh3"),
         ("site", "just text", "site: expected a mapping"),
     ],
 )

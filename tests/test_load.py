@@ -7,7 +7,15 @@ import pytest
 from conftest import SAMPLE
 from refeed.config import ArticlesConfig
 from refeed.errors import ArticleError
-from refeed.load import SourceFile, body_of, parse_article, read_text, scan, split_frontmatter
+from refeed.load import (
+    SourceFile,
+    body_of,
+    decode_text,
+    parse_article,
+    read_text,
+    scan,
+    split_frontmatter,
+)
 from refeed.models import Article
 
 CFG = ArticlesConfig(dir=Path())
@@ -179,6 +187,30 @@ def test_read_text_refuses_undecodable_binary_and_huge_files(tmp_path: Path) -> 
         read_text(SourceFile("latin", tmp_path / "latin"), (), 1000)
     with pytest.raises(ArticleError, match="over the limit"):
         read_text(SourceFile("big", tmp_path / "big"), (), 1000)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
+        b"\xff\xd8\xff\xe0\x00\x10JFIF",
+        b"---\ntitle: t\n---\n" + b"\x00\x01" * 200,  # mostly NUL: UTF-16 without a BOM, a dump
+    ],
+    ids=["pdf", "jpeg", "mostly-nul"],
+)
+def test_real_binaries_are_refused_as_binary(data: bytes) -> None:
+    with pytest.raises(ArticleError, match="binary file"):
+        decode_text(data, "x.md", ())
+
+
+def test_stray_control_characters_are_removed_with_one_warning_naming_the_file() -> None:
+    text, warning = decode_text(b"---\ntitle: A\x00B\n---\n<p>x\x00\x01\x1fy</p>\n", "a.md", ())
+    assert text == "---\ntitle: AB\n---\n<p>xy</p>\n"
+    assert warning == "a.md: removed 4 stray control characters (NUL or other C0)"
+    assert decode_text(b"---\ntitle: A\n---\n\tok\r\n", "b.md", ()) == (
+        "---\ntitle: A\n---\n\tok\r\n",
+        None,
+    )
 
 
 # ------------------------------------------------------------------ scanning

@@ -115,10 +115,10 @@ def test_an_article_that_fails_to_clean_costs_only_itself(
     )
     real = clean.clean_html
 
-    def flaky(html: str, base: str, rules: clean.Rules) -> str:
+    def flaky(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
         if "POISON" in html:
             raise RecursionError("maximum recursion depth exceeded")
-        return real(html, base, rules)
+        return real(html, base, rules, engine=engine)
 
     monkeypatch.setattr(clean, "clean_html", flaky)
     report = build(cfg)
@@ -374,9 +374,9 @@ def test_one_edit_rerenders_only_the_feeds_that_hold_it(
     cleaned: list[str] = []
     real_clean = clean.clean_html
 
-    def counting_clean(html: str, base: str, rules: clean.Rules) -> str:
+    def counting_clean(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
         cleaned.append(html)
-        return real_clean(html, base, rules)
+        return real_clean(html, base, rules, engine=engine)
 
     monkeypatch.setattr(clean, "clean_html", counting_clean)
     (cfg.articles.dir / "a.md").write_text(
@@ -558,7 +558,7 @@ def test_status_file_for_monitoring(make_site: SiteFactory) -> None:
 def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path: Path) -> None:
     cfg = make_site({"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")})
     build(cfg)
-    heavy = "bleach feedgen lxml cssselect markdown_it frontmatter dateutil httpx apscheduler"
+    heavy = "bleach nh3 selectolax feedgen lxml markdown_it frontmatter dateutil httpx apscheduler"
     script = (
         "import sys, refeed\n"
         f"refeed.build(refeed.load_config({str(tmp_path / 'config.yaml')!r}))\n"
@@ -772,3 +772,42 @@ def test_tag_plugins_can_be_turned_off_for_the_site_or_one_post(make_site: SiteF
     cfg = make_site({}, output={"formats": ["json"]}, articles={"tag_plugins": False})
     build(cfg)
     assert "{% vimeo 82090131 %}" in _entries(cfg)["On"]["content_html"]
+
+
+def test_an_article_with_stray_nul_bytes_is_published_with_one_warning(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "---\ntitle: N\x00ul\ndate: 2021-11-02\ncategories: [Good]\n---\n<p>a\x00b</p>\n"
+    cfg = make_site({"good.md": GOOD, "nul.md": text.encode()})
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        report = build(cfg)
+    assert report.skipped == [] and report.published == 2
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["nul.md: removed 2 stray control characters (NUL or other C0)"]
+    parsed = check_feed((cfg.output.dir / "categories/good/atom.xml").read_bytes())
+    assert "Nul" in [e.title for e in parsed.entries]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        build(cfg)  # unchanged: said once per file, not once per build
+    assert caplog.records == []
+
+
+def test_switching_the_sanitizer_cleans_every_body_again_with_it(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": article("B", categories=["Good"])})
+    build(cfg)
+    engines: list[str] = []
+    real_clean = clean.clean_html
+
+    def recording_clean(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
+        engines.append(engine)
+        return real_clean(html, base, rules, engine=engine)
+
+    monkeypatch.setattr(clean, "clean_html", recording_clean)
+    cfg = make_site({}, clean={"sanitizer": "nh3"})
+    build(cfg)
+    assert engines == ["nh3", "nh3"]
+    engines.clear()
+    build(cfg)
+    assert engines == []

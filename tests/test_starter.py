@@ -104,6 +104,7 @@ def test_every_tag_plugin_becomes_html_a_reader_shows(hexo_blog: tuple[Path, str
         "<footer><strong>David Levithan</strong><cite>Wide Awake</cite></footer></blockquote>",
         "<blockquote><p>Content is <strong>king</strong>.</p>",
         '<figcaption><span>hello.py</span><a href="https://docs.python.org/3/">Python docs</a></figcaption>',
+        '<pre><code class="language-python">def hello(name):',
         'return f"&lt;b&gt;{name}&lt;/b&gt;"',
         "// a fenced block keeps {% youtube abc %} as it is",
         "<span>raw {% not_a_tag %}</span>",

@@ -83,10 +83,15 @@ class TaxonomyConfig:
     names: dict[str, NameOverride] = field(default_factory=dict)
 
 
+Sanitizer = Literal["bleach", "nh3"]
+SANITIZERS: tuple[Sanitizer, ...] = ("bleach", "nh3")
+
+
 @dataclass(frozen=True)
 class CleanConfig:
     remove: tuple[str, ...] = ()
     summary_length: int = 200
+    sanitizer: Sanitizer = "bleach"  # bleach: the design's choice, final release; nh3: maintained
 
 
 @dataclass(frozen=True)
@@ -299,6 +304,7 @@ def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> 
     clean = CleanConfig(
         remove=clean_section.strings("remove", ()),
         summary_length=clean_section.integer("summary_length", CleanConfig.summary_length),
+        sanitizer=cast(Sanitizer, clean_section.choice("sanitizer", SANITIZERS, "bleach")),
     )
     clean_section.finish()
     output = _read_output(top.section("output"), base_dir)

@@ -191,20 +191,43 @@ def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
 
 def decode(data: bytes, rel: str, encodings: tuple[str, ...]) -> str:
     """Text from bytes: UTF-8 (BOM or not), UTF-16 with a BOM, else the first fallback that fits."""
+    return decode_text(data, rel, encodings)[0]
+
+
+# Files that are something else: images, PDFs, archives, executables (by their first bytes).
+_BINARY_MAGIC = (
+    b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF-", b"PK\x03\x04", b"\x1f\x8b", b"\x7fELF",
+    b"SQLite format 3\x00", b"7z\xbc\xaf", b"II*\x00", b"MM\x00*", b"OggS", b"fLaC", b"\x00asm",
+)  # fmt: skip
+_STRAY_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def decode_text(data: bytes, rel: str, encodings: tuple[str, ...]) -> tuple[str, str | None]:
+    """:func:`decode`, and a warning when stray control characters (a NUL, a C0 byte) were
+    removed from otherwise textual data; files that really are binary are refused."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            return _without_controls(data.decode("utf-16"), rel)
         except UnicodeDecodeError:
             raise ArticleError(rel, "not valid UTF-16 despite its byte-order mark") from None
-    if b"\x00" in data:
-        raise ArticleError(rel, "binary file (contains NUL bytes), not an article")
+    nuls = data.count(b"\x00")
+    if data.startswith(_BINARY_MAGIC) or (nuls > 8 and nuls * 10 > len(data)):
+        raise ArticleError(rel, "binary file (an image, PDF or archive, or mostly NUL bytes)")
     for encoding in ("utf-8-sig", *encodings):
         try:
-            return data.decode(encoding)
+            return _without_controls(data.decode(encoding), rel)
         except UnicodeDecodeError:
             continue
     tried = ", ".join(("utf-8", *encodings))
     raise ArticleError(rel, f"text is in none of the encodings tried ({tried}; articles.encodings)")
+
+
+def _without_controls(text: str, rel: str) -> tuple[str, str | None]:
+    text, count = _STRAY_CONTROLS.subn("", text)
+    if not count:
+        return text, None
+    plural = "s" if count > 1 else ""
+    return text, f"{rel}: removed {count} stray control character{plural} (NUL or other C0)"
 
 
 # --------------------------------------------------------------------------- parsing

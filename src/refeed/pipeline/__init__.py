@@ -37,11 +37,13 @@ def check(cfg: Config) -> list[Problem]:
     published: list[Article] = []
     for source in sources:
         try:
-            article = parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
+            article, warning = parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
         except ArticleError as exc:
             problems.append(Problem(source.rel, exc.reason))
             log.warning("%s", problems[-1])
             continue
+        if warning is not None:  # published all the same: a warning, not a problem
+            log.warning("%s", warning)
         if article.private and cfg.articles.drafts == "hold":
             held.append(private_problem(article))
         else:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .. import assemble, load, state, thumbs, write
-from ..config import Config
+from ..config import Config, Sanitizer
 from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
 from ..urls import join_path
 from .bodies import (
@@ -123,6 +123,7 @@ def make_item(run: Run, article: Article) -> state.Item:
         renders_tags(run, article),
         link,
         targets,
+        cfg.clean.sanitizer,
     )
     if article.references and renders_tags(run, article):
         clean_key = LINKED + clean_key
@@ -252,7 +253,7 @@ def clean_all(run: Run, jobs: list[CleanJob]) -> dict[str, CleanedBody | str]:
     rules(cfg)  # refuse a bad selector here, once, rather than in every job
     work = partial(clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
                    selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length,
-                   settings=settings_of(run.cfg))  # fmt: skip
+                   settings=settings_of(run.cfg), sanitizer=cfg.clean.sanitizer)  # fmt: skip
     return dict(zip((job.key for job in jobs), parallel(work, jobs), strict=True))
 
 
@@ -264,6 +265,7 @@ def clean_one(
     selectors: tuple[str, ...],
     summary_length: int,
     settings: BodySettings,
+    sanitizer: Sanitizer = "bleach",
 ) -> CleanedBody | str:
     """The cleaned body and its summary, or why it could not be cleaned; never raises.
 
@@ -280,11 +282,13 @@ def clean_one(
             tag_plugins=job.tag_plugins, link=job.link, targets=job.targets,
         )  # fmt: skip
         rules = clean.compile_rules(selectors)
-        content = clean.clean_html(prepared.html, job.base, rules)
+        content = clean.clean_html(prepared.html, job.base, rules, engine=sanitizer)
         if job.summary:
             summary = clean.plain_text(job.summary) if "<" in job.summary else job.summary
         elif prepared.excerpt and (
-            excerpt := clean.plain_text(clean.clean_html(prepared.excerpt, job.base, rules))
+            excerpt := clean.plain_text(
+                clean.clean_html(prepared.excerpt, job.base, rules, engine=sanitizer)
+            )
         ):
             summary = excerpt  # Hexo's excerpt is the whole part before the marker
         else:

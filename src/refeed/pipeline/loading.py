@@ -186,8 +186,8 @@ def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime
     return held
 
 
-# (content hash, article, the id it would get, why it failed)
-Read = tuple[str | None, Article | None, str | None, str | None]
+# (content hash, article, the id it would get, why it failed, a warning to log once)
+Read = tuple[str | None, Article | None, str | None, str | None, str | None]
 
 
 def read_one(source: load.SourceFile, cfg: Config) -> Read:
@@ -195,23 +195,25 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
     try:
         data = load.read_bytes(source, cfg.articles.max_bytes)
     except ArticleError as exc:
-        return None, None, None, exc.reason
+        return None, None, None, exc.reason, None
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
-        article = parse(source, data, cfg)
+        article, warning = parse(source, data, cfg)
     except ArticleError as exc:
-        return digest, None, None, exc.reason
+        return digest, None, None, exc.reason, None
     # Bodies are re-read when cleaned; the id is derived here, on every core, and so are the
     # posts the body links to (Hexo's post_link), which only the whole body tells.
     links = hexo.references(article.body, article.body_format) if article.tag_plugins else ()
     stored = dataclasses.replace(article, body="", references=links)
-    return digest, stored, assemble.article_id(article, cfg), None
+    return digest, stored, assemble.article_id(article, cfg), None, warning
 
 
 def load_modified(
     run: Run, source: load.SourceFile, stored: state.Stored | None, outcome: Read, gone: set[str]
 ) -> Article:
-    digest, article, derived_id, error = outcome
+    digest, article, derived_id, error, warning = outcome
+    if warning is not None:  # said here, in the parent: workers' logs go nowhere
+        log.warning("%s", warning)
     if digest is None:  # unreadable: not remembered, so it is tried again next time
         raise ArticleError(source.rel, error or "cannot read file")
     run.digests[source.rel] = digest
@@ -244,13 +246,14 @@ def drop_duplicate_ids(run: Run) -> None:
     run.listings = kept
 
 
-def parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:
+def parse(source: load.SourceFile, data: bytes, cfg: Config) -> tuple[Article, str | None]:
+    """The article, and a warning about the file to log once (stray control characters)."""
     try:
-        text = load.decode(data, source.rel, cfg.articles.encodings)
+        text, warning = load.decode_text(data, source.rel, cfg.articles.encodings)
         # A date from the file's mtime: by request (articles.missing_date), or for a draft.
         mtime = source.mtime_ns / 1e9 if source.mtime_ns >= 0 else source.path.stat().st_mtime
         flat = not cfg.categories.hierarchical
-        return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
+        return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime), warning
     except ArticleError:
         raise
     except Exception as exc:  # a bug or a library edge case must not cost the other articles

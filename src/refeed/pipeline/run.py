@@ -71,7 +71,7 @@ class Run:
 
 
 def rules(cfg: Config) -> clean.Rules:
-    from .. import clean  # bleach, lxml and cssselect load only when there is cleaning to do
+    from .. import clean  # the parser and sanitizers load only when there is cleaning to do
 
     try:
         return clean.compile_rules(cfg.clean.remove)
