@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from conftest import ROOT
 from refeed.config import CacheControl, config_from_dict
@@ -204,3 +205,20 @@ def test_every_publish_problem_is_named_by_its_key() -> None:
     assert _problems([{"url": "s3://b-1"}, {"url": "s3://b-1/"}]) == [
         "publish.targets: the same target is named twice, got 's3://b-1/'"
     ]
+
+
+def test_the_commented_publish_section_of_config_yaml_is_valid_and_names_every_key() -> None:
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8")
+    block = text[text.index("# publish:") :].split("\n\n")[0]
+    uncommented = "\n".join(
+        line[2:] if line.startswith("# ") else "" for line in block.splitlines()
+    )
+    uncommented = uncommented.replace("# profile:", "profile:")
+    publish = _config(yaml.safe_load(uncommented)["publish"]).publish
+    [target] = publish.targets
+    assert (target.bucket, target.region, target.profile) == ("my-bucket", "auto", "feeds")
+    assert publish.cache_control == CacheControl()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for key in ("url:", "endpoint:", "region:", "addressing:", "profile:", "cache_control:",
+                "feeds:", "pages:", "media:", "concurrency:", "retries:", "timeout:"):  # fmt: skip
+        assert key in block and key in readme, key
