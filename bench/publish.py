@@ -5,7 +5,7 @@
 Builds the corpus once without publishing, then times whole `refeed publish` processes: the first
 publish to an empty bucket (a new bucket each run), and the publish after one article is edited
 (`refeed build --no-publish` first, untimed). Also times `refeed build` with publishing on, after
-one edit and with nothing changed. Prints objects, bytes and seconds; needs the test extra
+one edit and with nothing changed, and a no-op build that does not publish, for comparison. Prints objects, bytes and seconds; needs the test extra
 (moto[server], boto3). A local server measures refeed's own cost, not a network's.
 """
 
@@ -107,6 +107,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     server, endpoint = start_moto(args.work)
     os.environ.update(AWS)
+    ENV.update(AWS)  # every timed process: dummy credentials, no instance-metadata lookup
     try:
         bench = PublishBench(args.work, args.size, args.refeed, endpoint)
         bench.cold()
@@ -127,6 +128,7 @@ def main() -> None:
             bench.edit()
             record("build+publish one edit", *bench.run("build"))
             record("build+publish noop", *bench.run("build"))
+            record("build noop --no-publish", *bench.run("build", "--no-publish"))
         print(
             f"{args.size} articles; moto server on 127.0.0.1; {args.runs} runs (median, min, max)"
         )

@@ -257,7 +257,7 @@ def test_uploads_run_concurrently_but_never_more_than_publish_concurrency(
     cfg = site(make_site, bucket, proxy.url, publish={"concurrency": 3})
     proxy.delay = 0.05
     refeed.build(cfg, now=NOW)
-    assert proxy.most_in_flight == 3
+    assert 2 <= proxy.most_in_flight <= 3
 
 
 def test_a_server_stopped_mid_publish_exits_5_and_the_next_build_completes(
