@@ -74,7 +74,7 @@ def _digests(table: dict[str, str]) -> tuple[Callable[[str], str], list[str]]:
 def test_a_first_publish_sends_everything_in_waves_media_feeds_pages() -> None:
     local = {rel: LocalFile(1, 1) for rel in ("index.html", "atom.xml", "media/a.png", "c/rss.xml")}
     digest, asked = _digests({})
-    result = plan(local, {}, CACHE, digest)
+    result = plan(local, {}, CACHE, digest=digest)
     assert [[u.file for u in wave] for wave in result.waves] == [
         ["media/a.png"],
         ["atom.xml", "c/rss.xml"],
@@ -90,7 +90,7 @@ def test_unchanged_stat_is_not_read_and_same_bytes_only_refresh_the_record() -> 
         "rss.xml": _stored("rss.xml", "m2", before),
     }
     digest, asked = _digests({"rss.xml": "m2"})
-    result = plan({"atom.xml": before, "rss.xml": after}, stored, CACHE, digest)
+    result = plan({"atom.xml": before, "rss.xml": after}, stored, CACHE, digest=digest)
     assert result.idle and asked == ["rss.xml"]
     assert result.refreshed == {"rss.xml": _stored("rss.xml", "m2", after)}
 
@@ -104,7 +104,7 @@ def test_changed_bytes_or_headers_upload_again_and_only_recorded_objects_are_del
     }
     digest, _ = _digests({"atom.xml": "new"})
     local = {"atom.xml": LocalFile(11, 2), "index.html": stat}
-    result = plan(local, stored, CACHE, digest)
+    result = plan(local, stored, CACHE, digest=digest)
     assert [u.file for u in result.uploads] == ["atom.xml", "index.html"]
     assert result.deletes == ["categories/gone/atom.xml"]
 
@@ -119,8 +119,9 @@ def test_verify_vouches_only_for_objects_with_the_etag_refeed_got() -> None:
     del remote["rss.xml"]
     remote |= {gone[0]: "o", "theirs.txt": "x", "marked/atom.xml": "y"}  # lost: gone from both
     digest, _ = _digests({rel: f"md5-{rel}" for rel in names})
+    local = dict.fromkeys(names, stat)
     result = verify_plan(
-        dict.fromkeys(names, stat), stored, remote, {"marked/atom.xml"}, CACHE, digest
+        local, stored, CACHE, remote=remote, marked={"marked/atom.xml"}, digest=digest
     )
     assert sorted(u.file for u in result.uploads) == ["atom.xml", "rss.xml"]
     assert result.deletes == ["categories/old/atom.xml", "marked/atom.xml"]  # never theirs.txt

@@ -603,7 +603,13 @@ def _read_target(section: _Section) -> PublishTarget | None:
         return None
     bucket, prefix = location  # the url is kept in one spelling: it names the target in the state
     return PublishTarget(
-        f"s3://{bucket}/{prefix}", bucket, prefix, endpoint, region, cast(Any, addressing), profile
+        url=f"s3://{bucket}/{prefix}",
+        bucket=bucket,
+        prefix=prefix,
+        endpoint=endpoint,
+        region=region,
+        addressing=cast(Any, addressing),
+        profile=profile,
     )
 
 

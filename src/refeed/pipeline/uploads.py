@@ -54,7 +54,9 @@ def publish_output(
     put: set[str] = set()
     pending: set[str] = set()
     for target in cfg.publish.targets:
-        done, left = _sync(cfg, store, report, target, local, digest, verify)
+        done, left = _sync(
+            cfg, store, report, target=target, local=local, digest=digest, verify=verify
+        )
         put |= done
         pending |= left
     return sorted(rel for rel in put - pending if publish.kind_of(rel) == "feeds")
@@ -64,6 +66,7 @@ def _sync(
     cfg: Config,
     store: state.State,
     report: RunReport,
+    *,
     target: PublishTarget,
     local: dict[str, publish.LocalFile],
     digest: publish.objects.Digest,
@@ -74,7 +77,7 @@ def _sync(
     cache = cfg.publish.cache_control
     plan: publish.Plan | None = None
     if not verify:
-        plan = publish.plan(local, stored, cache, digest)
+        plan = publish.plan(local, stored, cache, digest=digest)
         _refresh(store, target, plan)
         if plan.idle:
             return set(), set()  # the common case: no client, no request
@@ -83,9 +86,11 @@ def _sync(
             if plan is None:
                 remote = bucket.listing()
                 marked = bucket.marked(sorted(set(remote) - set(local) - set(stored)))
-                plan = publish.verify_plan(local, stored, remote, marked, cache, digest)
+                plan = publish.verify_plan(
+                    local, stored, cache, remote=remote, marked=marked, digest=digest
+                )
                 _refresh(store, target, plan)
-            return _carry_out(store, report, bucket, plan, cfg.output.dir)
+            return _carry_out(store, report, bucket, plan=plan, root=cfg.output.dir)
     except PublishError as exc:  # no client, or the listing failed: nothing was put
         _failed(report, target, exc.reason)
         return set(), set(local) if plan is None else {u.file for u in plan.uploads}
@@ -99,7 +104,7 @@ def _refresh(store: state.State, target: PublishTarget, plan: publish.Plan) -> N
 
 
 def _carry_out(
-    store: state.State, report: RunReport, bucket: Bucket, plan: publish.Plan, root: Path
+    store: state.State, report: RunReport, bucket: Bucket, *, plan: publish.Plan, root: Path
 ) -> tuple[set[str], set[str]]:
     """Wave after wave, deletions last; a wave with a failure ends the publish there."""
     target = bucket.target

@@ -111,6 +111,7 @@ def plan(
     local: Mapping[str, LocalFile],
     stored: Mapping[str, StoredObject],
     cache: CacheControl,
+    *,
     digest: Digest,
 ) -> Plan:
     """The normal path: the records say what the bucket holds (no listing). A file whose stat
@@ -134,9 +135,10 @@ def plan(
 def verify_plan(
     local: Mapping[str, LocalFile],
     stored: Mapping[str, StoredObject],
+    cache: CacheControl,
+    *,
     remote: Mapping[str, str],
     marked: set[str],
-    cache: CacheControl,
     digest: Digest,
 ) -> Plan:
     """``--verify``: the bucket's listing (file -> ETag) checked against the folder. An object
