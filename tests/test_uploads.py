@@ -471,3 +471,11 @@ def test_publish_without_the_client_library_is_refused_naming_the_key(
     with pytest.raises(ConfigError, match=r"publish: needs the boto3 library.*refeed\[s3\]"):
         refeed.build(cfg, now=NOW)
     assert proxy.requests == [] and not cfg.output.dir.exists()
+
+
+def test_refeed_publish_without_a_publish_section_exits_2_naming_it(
+    make_site: SiteFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_site(CATEGORIES)
+    assert main(["publish", "--config", str(tmp_path / "config.yaml")]) == 2
+    assert "publish: not configured; add a publish: section" in capsys.readouterr().err

@@ -133,14 +133,14 @@ def _summary(report: RunReport) -> str:
 
 def _published(report: RunReport) -> str:
     """' 3 objects uploaded, 1 deleted', and how many targets failed; '' when nothing was sent."""
+    if not (report.uploaded or report.deleted or report.publish_failed):
+        return ""
     parts = [f"{len(report.uploaded)} object{'s' * (len(report.uploaded) != 1)} uploaded"]
     if report.deleted:
         parts.append(f"{len(report.deleted)} deleted")
     if report.publish_failed:
         parts.append(f"publish FAILED on {len(report.publish_failed)} target(s)")
-    return (
-        " " + ", ".join(parts) if report.uploaded or report.deleted or report.publish_failed else ""
-    )
+    return " " + ", ".join(parts)
 
 
 def _config(args: argparse.Namespace) -> Config:

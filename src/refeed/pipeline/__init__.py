@@ -28,8 +28,10 @@ __all__ = ["build", "check", "upload"]
 
 
 def check(cfg: Config) -> list[Problem]:
-    """Every problem with the config and the articles, without writing anything."""
+    """Every problem with the config and the articles, without writing anything (but the probe
+    object each publish: target is checked with, removed again)."""
     rules(cfg)
+    require_client(cfg)
     problems: list[Problem] = []
     sources, not_followed, drafts = scan_articles(cfg)
     for problem in not_followed:
@@ -53,7 +55,6 @@ def check(cfg: Config) -> list[Problem]:
         log.info("%s", problem)
     for path, note in tag_notes(cfg, published):
         log.warning("%s: %s", path, note)
-    require_client(cfg)
     return [*not_followed, *problems, *check_targets(cfg)]
 
 
