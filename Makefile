@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench robustness hexo-compare lint typecheck unit system-deps clean
+.PHONY: run test bench bench-publish robustness hexo-compare lint typecheck unit system-deps clean
 
 run: $(RUN_STAMP)
 	$(BIN)/refeed build --config config.yaml -v
@@ -32,6 +32,10 @@ system-deps:
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/clean_cost.py
 	$(BIN)/python bench/run.py --sizes 1000 10000 --runs 5
+
+# Publishing the 10,000-article corpus's feeds to a local S3 API server (moto, from the test extra).
+bench-publish: $(TEST_STAMP)
+	$(BIN)/python bench/publish.py --size 10000 --runs 3
 
 # The hostile-input, crash and resource-limit suite alone, with its summary of figures.
 robustness: $(TEST_STAMP)

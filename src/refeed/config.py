@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import time, tzinfo
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -139,6 +140,43 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class PublishTarget:
+    """One bucket (and key prefix) the output folder is uploaded to."""
+
+    url: str  # "s3://bucket/prefix/", always with the slash after the bucket and prefix
+    bucket: str
+    prefix: str  # "" or a key prefix ending in "/"
+    endpoint: str | None = None  # an S3-compatible service; None: AWS S3
+    region: str | None = None  # None: the standard chain (AWS_REGION, the profile), else us-east-1
+    addressing: Literal["path", "virtual"] = "virtual"
+    profile: str | None = None  # a shared-config profile name (never the credentials themselves)
+
+    @property
+    def name(self) -> str:
+        """How logs, messages and the state store name it."""
+        return f"{self.url} at {self.endpoint}" if self.endpoint else self.url
+
+
+@dataclass(frozen=True)
+class CacheControl:
+    """``Cache-Control`` per kind of object; feeds and pages as deploy/nginx.conf sends them."""
+
+    feeds: str = "public, max-age=300, must-revalidate"
+    pages: str = "public, max-age=300, must-revalidate"
+    media: str = "public, max-age=31536000, immutable"  # mirrored images: named by their hash
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    targets: tuple[PublishTarget, ...] = ()  # none: nothing is uploaded
+    cache_control: CacheControl = field(default_factory=CacheControl)
+    concurrency: int = 8  # uploads in flight per target
+    retries: int = 4  # after the first attempt, on network errors, throttling and 5xx
+    timeout: float = 30.0  # seconds to connect, and to wait for each response
+    deferred: bool = False  # --no-publish: build locally; `refeed publish` uploads (and pings)
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig
     articles: ArticlesConfig
@@ -151,6 +189,7 @@ class Config:
     watch: WatchConfig = field(default_factory=WatchConfig)
     thumbnails: ThumbnailsConfig = field(default_factory=ThumbnailsConfig)
     websub: WebSubConfig = field(default_factory=WebSubConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
 
     @property
     def state_dir(self) -> Path:
@@ -319,12 +358,14 @@ def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> 
     websub_section = top.section("websub")
     websub = WebSubConfig(hub=websub_section.url("hub"))
     websub_section.finish()
+    publish = _read_publish(top)
     top.finish()
     if problems or site is None:
         raise ConfigError(source, problems or ["site: is required"])
     return Config(
-        site, articles, output, categories, tags, clean, source, state, watch, thumbnails, websub
-    )
+        site, articles, output, categories, tags, clean, source, state, watch, thumbnails, websub,
+        publish,
+    )  # fmt: skip
 
 
 def _read_thumbnails(section: _Section) -> ThumbnailsConfig:
@@ -494,3 +535,110 @@ def _read_output(section: _Section, base: Path) -> OutputConfig:
     )
     section.finish()
     return output
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's rules, which R2, B2, MinIO share
+# Keys that would put a secret into config.yaml: refused with a pointer to the standard chain.
+_CREDENTIAL_KEYS = frozenset(
+    "access_key access_key_id aws_access_key_id secret secret_key secret_access_key "
+    "aws_secret_access_key session_token aws_session_token token password credentials".split()
+)
+
+
+def _read_publish(top: _Section) -> PublishConfig:
+    """``publish:`` is a mapping with ``targets:`` and settings, or just the list of targets."""
+    raw = top.get("publish")
+    if raw is None:
+        return PublishConfig()
+    section = _Section({"targets": raw} if isinstance(raw, list) else raw, "publish", top.problems)
+    targets_raw = section.get("targets")
+    if not isinstance(targets_raw, list) or not targets_raw:
+        section.problems.append(  # not repeated: a mistyped target may hold a secret
+            f"{section.key('targets')}: expected a list of one or more targets such as "
+            "{url: 's3://bucket/feeds/'}"
+        )
+        targets_raw = []
+    read = [
+        _read_target(_Section(raw_target, f"publish.targets[{i}]", top.problems))
+        for i, raw_target in enumerate(targets_raw)
+    ]
+    targets = tuple(target for target in read if target is not None)
+    names = [target.name for target in targets]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        section.fail("targets", "the same target is named twice", dup)
+    cache = section.section("cache_control")
+    d = CacheControl()
+    cache_control = CacheControl(
+        feeds=_header(cache, "feeds", d.feeds),
+        pages=_header(cache, "pages", d.pages),
+        media=_header(cache, "media", d.media),
+    )
+    cache.finish()
+    publish = PublishConfig(
+        targets=targets,
+        cache_control=cache_control,
+        concurrency=section.integer("concurrency", PublishConfig.concurrency),
+        retries=section.integer("retries", PublishConfig.retries, minimum=0),
+        timeout=float(section.integer("timeout", int(PublishConfig.timeout))),
+    )
+    section.finish()
+    return publish
+
+
+def _read_target(section: _Section) -> PublishTarget | None:
+    for name in sorted(_CREDENTIAL_KEYS & set(map(str, section.data))):
+        section.known.append(name)
+        section.problems.append(  # the value is a secret: never repeated in a message
+            f"{section.key(name)}: credentials are never read from config.yaml; use the "
+            "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), a shared profile "
+            "(profile: or AWS_PROFILE) or an instance role"
+        )
+    location = _s3_url(section)
+    endpoint = section.url("endpoint")
+    parts = urlsplit(endpoint or "")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        section.problems.append(
+            f"{section.key('endpoint')}: expected a plain http(s) URL without user, password or "
+            "query (credentials are never read from config.yaml)"
+        )
+    default_addressing = "path" if endpoint else "virtual"  # MinIO, Ceph: path; AWS: virtual
+    addressing = section.choice("addressing", ("path", "virtual"), default_addressing)
+    region, profile = section.text("region"), section.text("profile")
+    section.finish()
+    if location is None:
+        return None
+    bucket, prefix = location  # the url is kept in one spelling: it names the target in the state
+    return PublishTarget(
+        url=f"s3://{bucket}/{prefix}",
+        bucket=bucket,
+        prefix=prefix,
+        endpoint=endpoint,
+        region=region,
+        addressing=cast(Any, addressing),
+        profile=profile,
+    )
+
+
+def _s3_url(section: _Section) -> tuple[str, str] | None:
+    """(bucket, prefix) of ``url: s3://bucket/prefix/``; the prefix ends in "/" or is empty."""
+    url = section.text("url", required=True)
+    if url is None:
+        return None
+    match = re.fullmatch(r"s3://([^/]*)(?:/(.*))?", url)
+    if match is None or not _BUCKET.match(match.group(1)):
+        rule = "expected s3://bucket/prefix/ (a bucket name of 3-63 a-z, 0-9, '.', '-')"
+        section.fail("url", rule, url)
+        return None
+    prefix = match.group(2) or ""
+    if prefix and (prefix.endswith("//") or {"", ".", ".."} & set(prefix.rstrip("/").split("/"))):
+        section.fail("url", "expected a key prefix without empty, '.' or '..' parts", url)
+        return None
+    return match.group(1), prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def _header(section: _Section, name: str, default: str) -> str:
+    value = section.text(name, default) or default
+    if not value.isascii() or not value.isprintable() or not value.strip():
+        section.fail(name, "expected a Cache-Control value such as 'public, max-age=300'", value)
+        return default
+    return value

@@ -5,6 +5,7 @@
     ├── ArticleError     one article cannot be published (path, reason)
     ├── FetchError       a remote resource could not be looked up (url, reason)
     ├── WriteError       an output file could not be written (path, reason)
+    ├── PublishError     object storage refused or could not be reached (target, reason)
     └── InitError        ``refeed init`` refuses (path, reason): a config exists, a bad _config.yml
 
 Messages follow ``<where>: <rule>, got <value!r>`` so that a log line says what to fix.
@@ -54,6 +55,15 @@ class WriteError(RefeedError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class PublishError(RefeedError):
+    """An object could not be uploaded to, listed on or removed from a publish target."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"publish {target}: {reason}")
 
 
 class InitError(RefeedError):

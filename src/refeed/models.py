@@ -127,6 +127,18 @@ class Feed:
     entries: tuple[Entry, ...] = ()
 
 
+class StoredObject(NamedTuple):
+    """One object as refeed put it on one publish target (kept in the state store): its bytes'
+    MD5, the ETag the storage answered, the headers it was given, and the stat of the local file
+    it was read from (unchanged stat: unchanged file, so the next publish need not read it)."""
+
+    md5: str
+    etag: str
+    headers: str  # content type and Cache-Control, one line each
+    size: int
+    mtime_ns: int
+
+
 @dataclass(slots=True)
 class RunReport:
     """What one build did; the CLI turns it into the summary line and the exit code."""
@@ -144,3 +156,6 @@ class RunReport:
     published: int = 0
     next_due: datetime | None = None  # when the earliest held-back article falls due
     seconds: float = 0.0
+    uploaded: list[str] = field(default_factory=list)  # objects put, as s3://bucket/key
+    deleted: list[str] = field(default_factory=list)  # objects refeed had put and removed
+    publish_failed: list[Problem] = field(default_factory=list)  # one per target not in sync
