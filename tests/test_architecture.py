@@ -22,7 +22,7 @@ ALLOWED: dict[str, set[str]] = {
     **{stage: LEAVES | {"config"} for stage in STAGES},
     "pipeline": LEAVES | STAGES | {"config"},
     "cli": LEAVES | {"config", "pipeline", "service", "starter"},
-    "starter": LEAVES | {"hexo"},
+    "starter": LEAVES | {"hexo", "config"},
     "service": LEAVES | {"config", "pipeline"},
     "__init__": LEAVES | {"config", "pipeline"},
     "__main__": {"cli"},

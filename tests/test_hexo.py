@@ -38,7 +38,12 @@ def test_arguments_split_at_whitespace_and_quotes_group_them() -> None:
     assert split_args('left /a.jpg 200 \'"Place Kitten" "A cute kitten"\'') == (
         "left", "/a.jpg", "200", '"Place Kitten" "A cute kitten"',
     )  # fmt: skip
-    assert split_args("a\"b c\"d  'it\\'s'") == ("ab cd", "it's")
+    assert split_args("'it\\'s' \"two words\"") == ("it's", "two words")
+    # A quote inside a word is text, as in Hexo: "Hexo's docs" and "O'Reilly" stay whole.
+    assert split_args("Hexo's docs https://hexo.io") == ("Hexo's", "docs", "https://hexo.io")
+    assert split_args("Tim O'Reilly, What's\tthe\nFuture") == (
+        "Tim", "O'Reilly,", "What's", "the", "Future",
+    )  # fmt: skip
 
 
 def test_block_tags_take_their_body_and_nest() -> None:
@@ -285,3 +290,71 @@ def test_references_are_the_posts_a_body_links_to_outside_code() -> None:
     )
     assert references(body, "markdown") == ("one", "two")
     assert references("no tags", "markdown") == ()
+
+
+# --------------------------------------------------------------------------- the review's cases
+
+
+def test_apostrophes_in_words_are_text_not_quotes() -> None:
+    body = (
+        "It's {% link Hexo's docs https://hexo.io %} isn't it.\n\n"
+        "{% blockquote Tim O'Reilly, What's the Future %}\nq\n{% endblockquote %}"
+    )
+    html = html_of(body)
+    assert "<p>It's <a href=\"https://hexo.io\">Hexo's docs</a> isn't it.</p>" in html
+    assert "<strong>Tim O'Reilly</strong><cite>What's the Future</cite>" in html
+
+
+def test_a_tag_of_the_same_name_nests_inside_itself() -> None:
+    body = "{% quote outer %}a {% quote inner %}b{% endquote %} c{% endquote %}"
+    html = html_of(body)
+    assert html.count("<blockquote>") == 2
+    assert html.index("<strong>inner</strong>") < html.index("<strong>outer</strong>")
+
+
+def test_tags_nested_past_the_limit_are_refused() -> None:
+    deep = "{% quote %}\n" * 40 + "x\n" + "{% endquote %}\n" * 40
+    with pytest.raises(ValueError, match="nested deeper than 32"):
+        references(deep, "markdown")
+    assert (
+        html_of("{% quote %}\n" * 32 + "x\n" + "{% endquote %}\n" * 32).count("<blockquote>") == 32
+    )
+
+
+def test_an_endless_tag_header_is_text() -> None:
+    body = "{% link text https://x.org " + "word " * 1000 + "%} after"
+    assert html_of(body).startswith("<p>{% link text")
+
+
+def test_a_code_span_does_not_cross_a_paragraph() -> None:
+    html = html_of("Open `tick\n\n{% vimeo 82090131 %} and `closed`")
+    assert "https://vimeo.com/82090131" in html
+
+
+def test_value_tags_in_indented_code_stay_as_written_and_say_nothing() -> None:
+    body = "Text\n\n    {% post_path other-post %} and {% nope %}\n\nafter"
+    rendered = render_body(body, "markdown", CONTEXT, markdown)
+    assert "<code>{% post_path other-post %} and {% nope %}\n</code>" in rendered.html
+    assert rendered.warnings == ()
+
+
+def test_the_same_problem_is_said_once() -> None:
+    body = "{% note %}a{% endnote %} {% note %}b{% endnote %} {% post_link gone %} {% post_link gone %}"
+    assert notes_of(body) == (
+        "post_link: no published post 'gone'",
+        "unknown Hexo tag plugin(s) {% note %}, shown as their text",
+    )
+
+
+def test_a_missing_asset_renders_nothing_and_is_named() -> None:
+    known = TagContext(CONTEXT.site_url, CONTEXT.post_url, True, assets=frozenset(["a.png"]))
+    assert html_of("{% asset_img a.png %}{% asset_img b.png %}", "html", known) == (
+        f'<img src="{CONTEXT.post_url}a.png">'
+    )
+    assert notes_of("{% asset_img b.png %}", known) == ("no 'b.png' in the post's asset folder",)
+
+
+def test_unclosed_html_code_protects_nothing() -> None:
+    body = "<code>open {% vimeo 82090131 %} <pre>x</pre> {% vimeo 1 %}"
+    html = html_of(body, "html")
+    assert "https://vimeo.com/82090131" in html and "<pre>x</pre>" in html

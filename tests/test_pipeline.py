@@ -814,3 +814,75 @@ def test_switching_the_sanitizer_cleans_every_body_again_with_it(
     engines.clear()
     build(cfg)
     assert engines == []
+
+
+# --------------------------------------------------------------------------- Hexo: the review's cases
+
+
+def test_a_draft_stays_out_when_other_posts_change_and_builds_read_nothing(
+    make_site: SiteFactory,
+) -> None:
+    cfg = make_site(
+        {"good.md": GOOD, "draft.md": article("Secret", categories=["Good"], draft=True)}
+    )
+    build(cfg)
+    assert [p.path for p in build(cfg).drafts] == ["draft.md"]  # a no-op build remembers it
+    (cfg.articles.dir / "other.md").write_text(article("Other", categories=["Good"]), "utf-8")
+    report = build(cfg)
+    assert [p.path for p in report.drafts] == ["draft.md"]
+    assert b"Secret" not in _everything(cfg.output.dir)
+    assert b"Other" in (cfg.output.dir / "categories/good/atom.xml").read_bytes()
+
+
+def test_names_hexo_hides_are_not_posts(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "_hidden.md": article("Hidden file"),
+            "_private/inner.md": article("Hidden folder"),
+            "deep/_x/y.md": article("Hidden below"),
+        }
+    )
+    report = build(cfg)
+    assert report.articles_read == 1 and report.skipped == []
+    assert b"Hidden" not in _everything(cfg.output.dir)
+
+
+def test_files_in_a_posts_asset_folder_are_assets(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {"post.md": article("Post"), "post/demo.html": "<p>no frontmatter</p>", "post/x/n.md": "x"},
+        articles={"post_asset_folder": True},
+    )
+    report = build(cfg)
+    assert report.articles_read == 1 and report.skipped == []
+
+
+def test_a_post_whose_tags_nest_too_deep_is_skipped_and_the_others_publish(
+    make_site: SiteFactory,
+) -> None:
+    deep = "{% quote %}\n" * 1000 + "x\n" + "{% endquote %}\n" * 1000
+    cfg = make_site({"good.md": GOOD, "deep.md": article("Deep", body=deep)})
+    report = build(cfg)
+    assert [(p.path, p.reason) for p in report.skipped] == [
+        ("deep.md", "cannot read its Hexo tags: Hexo tags nested deeper than 32 levels")
+    ]
+    assert b"A good article" in (cfg.output.dir / "atom.xml").read_bytes()
+    assert refeed.check(cfg)[0].path == "deep.md"
+
+
+def test_post_link_finds_the_slug_first_then_the_title(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "linking.md": article(
+                "Linking", body="Read {% post_link 'Target title' %} and {% post_link clash %}."
+            ),
+            "target.md": article("Target title"),
+            "clash.md": article("By slug"),
+            "other.md": article("clash"),  # a title equal to another post's slug
+        },
+        output={"formats": ["json"]},
+    )
+    build(cfg)
+    html = _entries(cfg)["Linking"]["content_html"]
+    assert 'title="Target title">Target title</a>' in html
+    assert 'href="https://example.org/2021/11/01/clash/" title="By slug">By slug</a>' in html

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +209,62 @@ def test_the_template_renders_a_config_every_key_of_which_is_valid(tmp_path: Pat
     assert cfg.site.title == 'Quote " and: colon'
     assert cfg.categories.names["Tech Notes"].slug == "tech-notes"  # made a valid slug
     assert yaml.safe_load(text)["articles"]["include"] == ["*.md", "*.markdown", "*.html", "*.htm"]
+
+
+def test_init_carries_hexos_url_settings_and_falls_back_where_refeed_cannot_follow(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "_config.yml").write_text(
+        "url: example.com\nroot: /blog/\ntimezone: Mars/Base\n"
+        "permalink: :lang/:title/\npermalink_defaults: {lang: en}\n"
+        "pretty_urls: {trailing_index: false, trailing_html: false}\n"
+        "default_category: misc\nignore: ['**/hidden-dir/**']\n"
+        "post_asset_folder: true\nnew_post_name: :title.markdown\n",
+        encoding="utf-8",
+    )
+    started = refeed("init", cwd=tmp_path)
+    assert started.returncode == 0, started.stderr
+    assert "Hexo's url 'example.com/blog/' has no http(s) scheme" in started.stdout
+    assert "Hexo's 'Mars/Base' is no IANA time zone; using 'UTC'" in started.stdout
+    cfg = load_config(tmp_path / "config.yaml")  # refeed takes what init wrote
+    assert cfg.site.url == "https://example.com/blog/"
+    assert cfg.articles.permalink == "en/{title}/"  # permalink_defaults filled in
+    assert (cfg.articles.trailing_index, cfg.articles.trailing_html) == (False, False)
+    assert cfg.articles.default_category == "misc"
+    assert cfg.articles.exclude == ("**/hidden-dir/**",)
+    assert cfg.articles.include == ("*.markdown",)  # with asset folders, Hexo's post extension
+
+
+def test_init_falls_back_on_a_permalink_refeed_cannot_fill(tmp_path: Path) -> None:
+    (tmp_path / "_config.yml").write_text("permalink: :lang/:title/\n", encoding="utf-8")
+    started = refeed("init", cwd=tmp_path)
+    assert "articles.permalink: Hexo's ':lang/:title/' uses lang" in started.stdout
+    assert (
+        load_config(tmp_path / "config.yaml").articles.permalink == "{year}/{month}/{day}/{title}/"
+    )
+
+
+def test_init_takes_this_machines_zone_when_hexos_is_empty(tmp_path: Path) -> None:
+    (tmp_path / "_config.yml").write_text("timezone: ''\n", encoding="utf-8")
+    env = {**os.environ, "TZ": "Europe/Paris"}
+    result = subprocess.run(
+        [sys.executable, "-m", "refeed", "init"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert "articles.timezone is 'Europe/Paris'" in result.stdout
+    assert str(load_config(tmp_path / "config.yaml").articles.timezone) == "Europe/Paris"
+
+
+def test_check_says_nothing_of_tags_in_a_post_that_turned_them_off(tmp_path: Path) -> None:
+    site = tmp_path / "blog"
+    shutil.copytree(HEXO_SITE, site)
+    post = site / "source/_posts/tag-plugins.md"
+    post.write_text(
+        post.read_text("utf-8").replace("tags:\n", "disableNunjucks: true\ntags:\n", 1), "utf-8"
+    )
+    refeed("init", cwd=site)
+    checked = refeed("check", cwd=site)
+    assert "tag-plugins.md" not in checked.stderr and checked.returncode == 0

@@ -53,11 +53,15 @@ def article_link(article: Article, cfg: Config) -> str:
         "i_month": str(stamp.month), "i_day": str(stamp.day), "timestamp": str(seconds),
         "name": posixpath.basename(slug), "path": stem, "title": slug,
         "post_title": hexo_slugize(article.title, lower=True),
-        "id": article.id or article_id(article, cfg).rpartition(":")[2],
+        "id": _bare_id(article.id or article_id(article, cfg)),
         "category": _category_path(article, cfg),
         "hash": hashlib.sha1(f"{slug}{seconds}".encode(), usedforsecurity=False).hexdigest()[:12],
     }  # fmt: skip
     path = cfg.articles.permalink.format(**values).lstrip("/")  # always under site.url
+    if not cfg.articles.trailing_index and path.endswith("index.html"):  # Hexo's pretty_urls
+        path = path[: -len("index.html")]
+    elif not cfg.articles.trailing_html and path.endswith(".html"):
+        path = path[: -len(".html")]
     return to_uri(resolve(cfg.site.url, path))
 
 
@@ -65,8 +69,9 @@ _POST_FOLDERS = ("_posts/", "_drafts/")
 
 
 def post_slug(article: Article) -> str:
-    """Hexo's slug: the frontmatter ``slug``, else the path below ``_posts/`` without extension."""
-    return article.slug or source_slug(article.source)
+    """Hexo's slug: the path below ``_posts/`` without extension (Hexo sets it from the file
+    name, whatever the frontmatter says)."""
+    return source_slug(article.source)
 
 
 def source_slug(source: str) -> str:
@@ -74,11 +79,16 @@ def source_slug(source: str) -> str:
     return next((stem[len(f) :] for f in _POST_FOLDERS if stem.startswith(f)), stem)
 
 
+def _bare_id(identity: str) -> str:
+    """An id fit for a path: a derived ``urn:uuid:…`` id without its prefix."""
+    return identity.removeprefix("urn:uuid:")
+
+
 def _category_path(article: Article, cfg: Config) -> str:
     """Hexo's ``:category``: the post's last category, each level slugized (or as the config
-    names it), joined by ``/``; ``uncategorized`` when it has none."""
+    names it), joined by ``/``; ``articles.default_category`` when it has none."""
     if not article.categories:
-        return "uncategorized"
+        return hexo_slugize(cfg.articles.default_category)
     names = cfg.categories.names
     return "/".join(
         (names[n].slug if n in names and names[n].slug else None) or hexo_slugize(n)

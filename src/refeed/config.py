@@ -75,6 +75,9 @@ class ArticlesConfig:
     more_marker: str = "<!-- more -->"  # Hexo's excerpt marker; "" turns it off
     tag_plugins: bool = True  # render Hexo's {% tag %} plugins
     post_asset_folder: bool = False  # Hexo's: asset_img & co. resolve under the post's URL
+    default_category: str = "uncategorized"  # Hexo's: {category} of a post without one
+    trailing_index: bool = True  # Hexo's pretty_urls: false drops a permalink's index.html
+    trailing_html: bool = True  # Hexo's pretty_urls: false drops a permalink's .html
 
 
 @dataclass(frozen=True)
@@ -490,6 +493,9 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         more_marker=section.text("more_marker", d.more_marker) or "",
         tag_plugins=section.boolean("tag_plugins", d.tag_plugins),
         post_asset_folder=section.boolean("post_asset_folder", d.post_asset_folder),
+        default_category=section.text("default_category", d.default_category) or d.default_category,
+        trailing_index=section.boolean("trailing_index", d.trailing_index),
+        trailing_html=section.boolean("trailing_html", d.trailing_html),
     )
     section.finish()
     return articles

@@ -360,7 +360,6 @@ def parse_article(
         id=fields.first(("id", "guid")),
         summary=fields.first(("description", "excerpt", "summary")),
         private=private,
-        slug=fields.text("slug"),
         tag_plugins=not _flag(meta, "disableNunjucks", source),
     )
 

@@ -50,7 +50,6 @@ class Article:
     summary: str | None = None
     # Why the author keeps it out of every feed ("draft: true", "published: false"), or None.
     private: str | None = None
-    slug: str | None = None  # Hexo's frontmatter slug: its :title in permalinks and post_link
     tag_plugins: bool = True  # False: Hexo's disableNunjucks, {% %} left as written
     references: tuple[str, ...] = ()  # posts the body links to (post_link slug or title)
 

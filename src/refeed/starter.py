@@ -5,16 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from string import Template
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from .errors import InitError, WriteError
+from .config import PERMALINK_FIELDS, config_from_dict
+from .errors import ConfigError, InitError, WriteError
 from .hexo.site import HEXO_PLACEHOLDER_URL, HexoSite, read_site
 from .slugs import is_canonical, preferred_slug
+from .urls import is_http
+
+_PLACEHOLDER = re.compile(r":([A-Za-z_]+)")
 
 CONFIG_FILE = "config.yaml"
 GENERIC_POSTS = ["*.md", "*.markdown", "*.html", "*.htm", "*.txt"]
@@ -37,6 +43,10 @@ def init_config(folder: Path, *, force: bool = False) -> Started:
     hexo_file = folder / HEXO_CONFIG
     site = _hexo_site(hexo_file) if hexo_file.is_file() else None
     text, notes = render_config(site, local_zone=_local_zone())
+    try:  # what refeed would still refuse is said now, not at the first build
+        config_from_dict(yaml.safe_load(text), base_dir=folder.resolve(), source=CONFIG_FILE)
+    except ConfigError as exc:
+        notes += tuple(exc.problems)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{CONFIG_FILE}.{os.getpid()}.tmp")
@@ -69,19 +79,39 @@ def render_config(site: HexoSite | None, *, local_zone: str | None) -> tuple[str
     zone = site.timezone or local_zone or "UTC"
     if hexo and not site.timezone:
         notes.append(f"articles.timezone is {zone!r} (Hexo's is empty: this machine's zone)")
+    if not _known_zone(zone):
+        notes.append(f"articles.timezone: Hexo's {zone!r} is no IANA time zone; using 'UTC'")
+        zone = "UTC"
+    url = site.url
+    if not is_http(url):
+        url = "https://" + url.split("://")[-1]
+        notes.append(f"site.url: Hexo's url {site.url!r} has no http(s) scheme; using {url!r}")
+    permalink = site.permalink if hexo else "{year}/{month}/{day}/{name}/"
+    unknown = sorted(set(_PLACEHOLDER.findall(permalink)) - PERMALINK_FIELDS)
+    if unknown:
+        notes.append(
+            f"articles.permalink: Hexo's {permalink!r} uses {', '.join(unknown)}, which refeed "
+            "cannot fill; using :year/:month/:day/:title/ (set a post's own link with permalink:)"
+        )
+        permalink = ":year/:month/:day/:title/"
     values = {
         "origin": f" from Hexo's {HEXO_CONFIG}" if hexo else "",
-        "title": site.title, "url": site.url, "feeds_url": site.url + "feeds/",
+        "title": site.title, "url": url, "feeds_url": url + "feeds/",
         "description": site.description, "language": site.language, "author": site.author,
         "articles_dir": "source/_posts" if hexo else "articles",
         # Hexo renders these; anything else beside a post (notes.txt in its asset folder) is
         # an asset, never a post.
-        "include": HEXO_POSTS if hexo else GENERIC_POSTS,
+        # With asset folders Hexo takes only new_post_name's extension as posts.
+        "include": ([f"*{site.post_extension}"] if site.post_asset_folder else HEXO_POSTS)
+        if hexo else GENERIC_POSTS,
+        "exclude": list(site.ignore),
         "timezone": zone,
         "missing_date": "mtime" if hexo else "error",
         "future": "publish" if hexo and site.future else "hold",
-        "permalink": site.permalink if hexo else "{year}/{month}/{day}/{name}/",
+        "permalink": permalink,
         "post_asset_folder": site.post_asset_folder,
+        "default_category": site.default_category,
+        "trailing_index": site.trailing_index, "trailing_html": site.trailing_html,
     }  # fmt: skip
     text = Template(_template()).substitute(
         {key: _scalar(value) for key, value in values.items() if key != "origin"},
@@ -90,6 +120,14 @@ def render_config(site: HexoSite | None, *, local_zone: str | None) -> tuple[str
         tag_names=_names(site.tag_map),
     )
     return text, tuple(notes)
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _template() -> str:

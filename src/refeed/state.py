@@ -437,6 +437,7 @@ def _remove(path: Path) -> None:
 
 _DATES = ("published", "updated")
 _STORED = tuple(f.name for f in fields(Article) if f.name != "body")
+_FIELDS = frozenset(_STORED)
 
 
 def _encode(article: Article) -> str:
@@ -469,4 +470,5 @@ def _decode(text: str) -> Article:
     data["categories"] = tuple(tuple(path) for path in data["categories"])
     data["tags"] = tuple(data["tags"])
     data["references"] = tuple(data.get("references", ()))
-    return Article(body="", **data)
+    # Fields a newer or older refeed stored and this one does not know are left out.
+    return Article(body="", **{k: v for k, v in data.items() if k in _FIELDS})

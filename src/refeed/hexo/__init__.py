@@ -21,7 +21,11 @@ from .syntax import TagCall, parse
 __all__ = ["PostRef", "Rendered", "TagContext", "excerpt", "references", "render_body"]
 
 Markdown = Callable[[str], str]
-_PLACEHOLDER = re.compile("(<|&lt;)!--refeed\ufffc(\\d+)--(?:>|&gt;)")
+_VALUE = "zrefeedvalue"
+_STAND_IN = re.compile(
+    "(?P<open><|&lt;)!--refeed\ufffc(?P<html>\\d+)--(?:>|&gt;)|" + _VALUE + r"(?P<value>\d+)z"
+)
+_CODE_ELEMENT = re.compile(r"(<code\b[^>]*>.*?</code>)", re.DOTALL)
 _LINKING = frozenset(["post_link", "post_path"])  # tags naming another post
 _VERBATIM = frozenset(["raw", "codeblock", "code"])
 
@@ -77,25 +81,39 @@ class _Renderer:
 def _render(text: str, body_format: BodyFormat, renderer: _Renderer) -> str:
     if "{%" not in text and "{#" not in text:
         return renderer.markdown(text) if body_format == "markdown" else text
+    pieces = parse(text, body_format)
+    if body_format == "html":  # code was left out by the parse; every tag is rendered in place
+        return "".join(p if isinstance(p, str) else renderer.call(p) for p in pieces)
+    # Markdown: each tag leaves a stand-in, the Markdown is rendered, then each stand-in becomes
+    # the tag's HTML, or, where it landed in code, the tag as written (and is not run at all).
+    calls: list[TagCall] = []
     parts: list[str] = []
-    held: list[tuple[str, str]] = []  # (rendered HTML, the tag as written)
-    for piece in parse(text, body_format):
+    for piece in pieces:
         if isinstance(piece, str):
             parts.append(piece)
-        elif body_format == "html" or piece.name in VALUE_TAGS:
-            parts.append(renderer.call(piece))  # a URL goes straight in: link targets hold it
-        else:
-            parts.append(f"<!--refeed\ufffc{len(held)}-->")  # Markdown passes comments through
-            held.append((renderer.call(piece), piece.source))
-    joined = "".join(parts)
-    if body_format == "html":
-        return joined
+        elif piece.name in VALUE_TAGS:  # a URL: link targets hold it, so a plain-letter token
+            parts.append(f"{_VALUE}{len(calls)}z")
+            calls.append(piece)
+        else:  # HTML: a comment, which Markdown passes through as it is
+            parts.append(f"<!--refeed\ufffc{len(calls)}-->")
+            calls.append(piece)
+    html = renderer.markdown("".join(parts))
 
-    def restore(match: re.Match[str]) -> str:
-        html, source = held[int(match.group(2))]
-        return html if match.group(1) == "<" else escape(source, quote=False)  # in code: text
+    def called(match: re.Match[str]) -> TagCall:
+        return calls[int(match.group("html") or match.group("value"))]
 
-    return _PLACEHOLDER.sub(restore, renderer.markdown(joined))
+    def in_code(match: re.Match[str]) -> str:
+        return escape(called(match).source, quote=False)
+
+    def outside(match: re.Match[str]) -> str:
+        if match.group("open") == "&lt;":  # a comment that Markdown escaped sits in code
+            return in_code(match)
+        return renderer.call(called(match))
+
+    return "".join(
+        _STAND_IN.sub(in_code if chunk.startswith("<code") else outside, chunk)
+        for chunk in _CODE_ELEMENT.split(html)
+    )
 
 
 def references(body: str, body_format: BodyFormat) -> tuple[str, ...]:

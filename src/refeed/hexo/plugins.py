@@ -34,6 +34,7 @@ class TagContext:
     post_url: str  # the post's own link
     asset_folder: bool = False  # Hexo's post_asset_folder: assets live under the post's URL
     posts: Mapping[str, PostRef | None] = field(default_factory=dict)  # post_link targets
+    assets: frozenset[str] | None = None  # the files in the post's asset folder, when known
 
 
 class TagProblem(Exception):
@@ -272,6 +273,8 @@ def asset_url(slug: str, ctx: TagContext) -> str:
     """An asset of the post's asset folder: published beside the post, under its URL."""
     if not ctx.asset_folder:  # Hexo renders nothing then, too
         raise TagProblem("asset tags need articles.post_asset_folder: true (Hexo's setting)", "")
+    if ctx.assets is not None and slug not in ctx.assets:  # Hexo renders nothing for it either
+        raise TagProblem(f"no {slug!r} in the post's asset folder", "")
     base = re.sub(r"\.html?$", "", ctx.post_url)
     return (base if base.endswith("/") else base + "/") + quote(slug)
 

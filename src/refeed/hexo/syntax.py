@@ -16,15 +16,16 @@ from dataclasses import dataclass
 
 from ..models import BodyFormat
 
-# Always blocks, closed by {% end<name> %}; any other tag is a block only when its end tag follows.
-BLOCK_TAGS = frozenset(["blockquote", "quote", "codeblock", "code", "pullquote", "raw"])
 _NAME = re.compile(r"[A-Za-z_][\w-]*\Z")
 _TAG_OR_COMMENT = re.compile(r"\{[%#]")
 _MAX_HEADER = 4096  # characters between {% and %}: an unclosed {% must not swallow the post
+MAX_NESTING = 32  # block tags inside block tags; deeper is refused (each level renders nested)
+_QUOTE = re.compile("[\"']")
+_END_RAW = re.compile(r"\{%-?\s*endraw\s*-?%\}")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})", re.MULTILINE)
 _BACKTICKS = re.compile(r"(?<!\\)`+")
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_HTML_CODE = re.compile(r"<(pre|code)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_HTML_OPEN = re.compile(r"<(pre|code)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,17 @@ class _Header:
     end: int  # just past the closing %} (or #})
     name: str  # "" for a comment
     arguments: str
+    body: str | None = None  # raw's text, taken whole (its end is past {% endraw %})
 
 
 def parse(text: str, body_format: BodyFormat) -> list[Piece]:
-    """``text`` as plain text and tag calls, in order; comments are dropped."""
+    """``text`` as plain text and tag calls, in order; comments are dropped.
+
+    Linear in the text: every tag is found once, and block tags are paired with their end tags
+    in one pass (a stack per name), so hostile input costs no more than its length.
+    """
     headers = list(_headers(text, code_spans(text, body_format)))
+    closes = _pair_blocks(headers)
     pieces: list[Piece] = []
     position = index = 0
     while index < len(headers):
@@ -59,41 +66,36 @@ def parse(text: str, body_format: BodyFormat) -> list[Piece]:
         position, index = header.end, index + 1
         if not header.name:
             continue  # {# a comment #}
-        if header.name == "raw":
-            close = next(
-                (i for i in range(index, len(headers)) if headers[i].name == "endraw"), None
-            )
-        else:
-            close = _matching_end(headers, index, header.name)
+        close = closes.get(index - 1)
         if close is None:
-            pieces.append(
-                TagCall(
-                    header.name, split_args(header.arguments), None, text[header.start : header.end]
-                )
-            )
+            source = text[header.start : header.end]
+            pieces.append(TagCall(header.name, split_args(header.arguments), header.body, source))
             continue
         end = headers[close]
         body = text[header.end : end.start]
-        pieces.append(
-            TagCall(header.name, split_args(header.arguments), body, text[header.start : end.end])
-        )
+        source = text[header.start : end.end]
+        pieces.append(TagCall(header.name, split_args(header.arguments), body, source))
         position, index = end.end, close + 1
     pieces.append(text[position:])
     return [piece for piece in pieces if piece != ""]
 
 
-def _matching_end(headers: Sequence[_Header], index: int, name: str) -> int | None:
-    """Index of the ``end<name>`` header closing the tag before ``index`` (nesting counted)."""
+def _pair_blocks(headers: Sequence[_Header]) -> dict[int, int]:
+    """Index of each block tag → index of its ``end<name>`` (the innermost open tag of that
+    name closes first); refuses blocks nested deeper than :data:`MAX_NESTING`."""
+    open_by_name: dict[str, list[int]] = {}
+    pairs: dict[int, int] = {}
+    for index, header in enumerate(headers):
+        if header.name.startswith("end") and open_by_name.get(header.name[3:]):
+            pairs[open_by_name[header.name[3:]].pop()] = index
+        elif header.name and header.body is None:
+            open_by_name.setdefault(header.name, []).append(index)
     depth = 0
-    for position in range(index, len(headers)):
-        other = headers[position].name
-        if other == name:
-            depth += 1
-        elif other == f"end{name}":
-            if depth == 0:
-                return position
-            depth -= 1
-    return None
+    for _, step in sorted([(i, 1) for i in pairs] + [(i, -1) for i in pairs.values()]):
+        depth += step
+        if depth > MAX_NESTING:
+            raise ValueError(f"Hexo tags nested deeper than {MAX_NESTING} levels")
+    return pairs
 
 
 def _headers(text: str, protected: Sequence[tuple[int, int]]) -> Iterator[_Header]:
@@ -118,6 +120,14 @@ def _headers(text: str, protected: Sequence[tuple[int, int]]) -> Iterator[_Heade
         if close < 0 or not _NAME.match(name):
             position = start + 2  # not a tag: "{%" stays as text
             continue
+        if name == "raw":  # everything up to {% endraw %} is text, tags and all
+            end_raw = _END_RAW.search(text, close + 2)
+            if end_raw is not None:
+                yield _Header(
+                    start, end_raw.end(), name, arguments, text[close + 2 : end_raw.start()]
+                )
+                position = end_raw.end()
+                continue
         yield _Header(start, close + 2, name, arguments)
         position = close + 2
 
@@ -128,18 +138,22 @@ def _split_name(inner: str) -> tuple[str, str]:
 
 
 def _header_end(text: str, start: int) -> int:
-    """Index of the ``%}`` that closes a tag opened before ``start`` (quotes respected), or -1."""
+    """Index of the ``%}`` that closes a tag opened before ``start``, or -1: within
+    :data:`_MAX_HEADER` characters, a quoted argument's own ``%}`` not counting."""
+    limit = min(len(text), start + _MAX_HEADER)
+    close = text.find("%}", start, limit)
+    if close < 0 or not _QUOTE.search(text, start, close):
+        return close  # the usual tag, no quote before its end: one search at C speed
     quote = ""
-    limit = min(len(text) - 1, start + _MAX_HEADER)
     position = start
-    while position < limit:
+    while position < limit - 1:
         char = text[position]
         if quote:
             if char == "\\":
                 position += 1
             elif char == quote:
                 quote = ""
-        elif char in "\"'" and _closes(text, position, limit):
+        elif char in "\"'" and _opens(text, position, start, limit):
             quote = char
         elif char == "%" and text[position + 1] == "}":
             return position
@@ -147,16 +161,18 @@ def _header_end(text: str, start: int) -> int:
     return -1
 
 
-def _closes(text: str, position: int, limit: int) -> bool:
-    """Whether the quote at ``position`` is closed on its line: an apostrophe in running text
-    ("Hexo's docs") is no string, and must not swallow the rest of the post."""
+def _opens(text: str, position: int, start: int, limit: int) -> bool:
+    """Whether the quote at ``position`` opens a quoted argument: at an argument's start, and
+    closed on its line. An apostrophe inside a word ("Hexo's", "O'Reilly") is text."""
+    if position > start and not text[position - 1].isspace():
+        return False
     end = text.find("\n", position, limit)
     return text.find(text[position], position + 1, limit if end < 0 else end) >= 0
 
 
 def split_args(arguments: str) -> tuple[str, ...]:
     """Arguments as Nunjucks' lexer splits them: at whitespace, a quoted string being one
-    argument (without its quotes) even when it holds spaces."""
+    argument (without its quotes) even when it holds spaces; a quote inside a word is text."""
     args: list[str] = []
     current: list[str] = []
     quote = ""
@@ -172,7 +188,7 @@ def split_args(arguments: str) -> tuple[str, ...]:
                 quote = ""
             else:
                 current.append(char)
-        elif char in "\"'" and _closes(arguments, position, len(arguments)):
+        elif char in "\"'" and not started and _opens(arguments, position, 0, len(arguments)):
             quote, started = char, True
         elif char.isspace():
             if started:
@@ -190,9 +206,29 @@ def split_args(arguments: str) -> tuple[str, ...]:
 def code_spans(text: str, body_format: BodyFormat) -> list[tuple[int, int]]:
     """Sorted (start, end) regions of ``text`` that are code, where tags are not expanded."""
     if body_format == "html":
-        return [match.span() for match in _HTML_CODE.finditer(text)]
+        return _html_code(text)
     spans = _fenced_blocks(text)
     return sorted(spans + _code_runs(text, spans))
+
+
+def _html_code(text: str) -> list[tuple[int, int]]:
+    """``<pre>…</pre>`` and ``<code>…</code>`` regions; an element never closed is no region.
+    Each opening finds its end by bisection: linear however many are left open."""
+    closings = {
+        name: [m.start() for m in re.finditer(rf"</{name}\s*>", text, re.I)]
+        for name in ("pre", "code")
+    }
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for opening in _HTML_OPEN.finditer(text):
+        if opening.start() < position:
+            continue
+        ends = closings[opening.group(1).lower()]
+        found = bisect_right(ends, opening.end() - 1)
+        if found < len(ends):
+            position = text.index(">", ends[found]) + 1
+            spans.append((opening.start(), position))
+    return spans
 
 
 def _fenced_blocks(text: str) -> list[tuple[int, int]]:
@@ -216,29 +252,31 @@ def _fenced_blocks(text: str) -> list[tuple[int, int]]:
 
 def _code_runs(text: str, fenced: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Inline code spans: a run of backticks up to the next run of the same length, within one
-    paragraph (CommonMark's rule, which Hexo's escaping follows)."""
-    spans: list[tuple[int, int]] = []
+    paragraph (CommonMark's rule, which Hexo's escaping follows). One pass over the runs."""
     starts = [start for start, _ in fenced]
-    position = 0
-    while (opening := _BACKTICKS.search(text, position)) is not None:
-        region = bisect_right(starts, opening.start()) - 1
-        if region >= 0 and fenced[region][1] > opening.start():
-            position = fenced[region][1]
-            continue
-        paragraph_end = _BLANK_LINE.search(text, opening.end())
-        limit = paragraph_end.start() if paragraph_end is not None else len(text)
-        width = len(opening.group(0))
-        closing = next(
-            (
-                run
-                for run in _BACKTICKS.finditer(text, opening.end(), limit)
-                if len(run.group(0)) == width
-            ),
-            None,
+
+    def in_fence(at: int) -> bool:
+        region = bisect_right(starts, at) - 1
+        return region >= 0 and fenced[region][1] > at
+
+    runs = [m.span() for m in _BACKTICKS.finditer(text) if not in_fence(m.start())]
+    breaks = [m.start() for m in _BLANK_LINE.finditer(text)]
+    following: list[int | None] = [None] * len(runs)  # the next run of the same width
+    latest: dict[int, int] = {}
+    for index in range(len(runs) - 1, -1, -1):
+        width = runs[index][1] - runs[index][0]
+        following[index] = latest.get(width)
+        latest[width] = index
+    spans: list[tuple[int, int]] = []
+    index = 0
+    while index < len(runs):
+        close = following[index]
+        same_paragraph = close is not None and bisect_right(breaks, runs[index][0]) == bisect_right(
+            breaks, runs[close][0]
         )
-        if closing is None:
-            position = opening.end()
-            continue
-        spans.append((opening.start(), closing.end()))
-        position = closing.end()
+        if close is not None and same_paragraph:
+            spans.append((runs[index][0], runs[close][1]))
+            index = close + 1
+        else:
+            index += 1
     return spans

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from functools import partial
 
-from .. import assemble, hexo, load, state, thumbs
+from .. import assemble, load, state, thumbs
 from ..config import Config, PublishConfig
 from ..errors import ArticleError, ConfigError
 from ..models import Article, Entry, Problem, RunReport
@@ -50,8 +50,7 @@ def check(cfg: Config) -> list[Problem]:
         if article.private and cfg.articles.drafts == "hold":
             held.append(private_problem(article))
         else:
-            references = hexo.references(article.body, article.body_format)
-            published.append(dataclasses.replace(article, references=references))
+            published.append(article)
     # Listed, not counted: a draft is no problem, and a tag shown as its text still publishes.
     for problem in sorted(held, key=lambda p: p.path):
         log.info("%s", problem)

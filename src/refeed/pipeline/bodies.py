@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 from .. import assemble, hexo
@@ -40,13 +41,16 @@ def prepare(
     tag_plugins: bool,
     link: str,
     targets: tuple[PostTarget, ...],
+    path: Path,
 ) -> Prepared:
-    """``body`` as HTML: Hexo's tags rendered (``tag_plugins``), Markdown rendered."""
+    """``body`` (of the file at ``path``) as HTML: Hexo's tags rendered (``tag_plugins``),
+    Markdown rendered."""
     from .. import clean  # imported only where bodies are cleaned (maybe a worker)
 
     if tag_plugins:
         posts = {t.reference: hexo.PostRef(t.title, t.url) for t in targets}
-        context = hexo.TagContext(settings.site_url, link, settings.asset_folder, posts)
+        assets = asset_files(path) if settings.asset_folder and "{%" in body else None
+        context = hexo.TagContext(settings.site_url, link, settings.asset_folder, posts, assets)
         rendered = hexo.render_body(
             body, body_format, context, lambda text: clean.to_html(text, "markdown")
         )
@@ -54,6 +58,15 @@ def prepare(
     else:
         html, notes = clean.to_html(body, body_format), ()
     return Prepared(html, hexo.excerpt(html, settings.more_marker), notes)
+
+
+def asset_files(post: Path) -> frozenset[str]:
+    """What the post's asset folder (Hexo's: beside it, named like it) holds, as asset names."""
+    folder = post.with_suffix("")
+    try:
+        return frozenset(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    except OSError:
+        return frozenset()
 
 
 def settings_of(cfg: Config) -> BodySettings:
@@ -92,14 +105,13 @@ def _index_posts(run: Run) -> PostIndex:
 
 def _published(run: Run, index: PostIndex, references: tuple[str, ...]) -> dict[str, str]:
     """Reference → source of the published post it names: Hexo looks for the slug (the path
-    below ``_posts/``, or the frontmatter ``slug``), then the title."""
+    below ``_posts/``), then the title."""
     found = {ref: index.slugs[ref] for ref in references if ref in index.slugs}
-    for field in ("slug", "title"):
-        rest = [ref for ref in references if ref not in found]
-        for value, sources in run.store.sources_by_field(field, rest).items():
-            published = [source for source in sources if source in index.public]
-            if published:
-                found[value] = published[0]
+    rest = [ref for ref in references if ref not in found]
+    for value, sources in run.store.sources_by_field("title", rest).items():
+        published = [source for source in sources if source in index.public]
+        if published:
+            found[value] = published[0]
     return found
 
 
@@ -129,6 +141,7 @@ def tag_notes(cfg: Config, articles: list[Article]) -> Iterator[tuple[str, str]]
             tag_plugins=True,
             link=link,
             targets=targets,
+            path=cfg.articles.dir / article.source,
         )
         for note in prepared.notes:
             yield article.source, note

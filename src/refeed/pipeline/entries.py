@@ -279,7 +279,7 @@ def clean_one(
         text = load.decode(load.read_bytes(source, max_bytes), job.source, encodings)
         prepared = prepare(
             load.body_of(text, job.source), job.body_format, settings,
-            tag_plugins=job.tag_plugins, link=job.link, targets=job.targets,
+            tag_plugins=job.tag_plugins, link=job.link, targets=job.targets, path=Path(job.path),
         )  # fmt: skip
         rules = clean.compile_rules(selectors)
         content = clean.clean_html(prepared.html, job.base, rules, engine=sanitizer)

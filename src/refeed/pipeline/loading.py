@@ -201,10 +201,8 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
         article, warning = parse(source, data, cfg)
     except ArticleError as exc:
         return digest, None, None, exc.reason, None
-    # Bodies are re-read when cleaned; the id is derived here, on every core, and so are the
-    # posts the body links to (Hexo's post_link), which only the whole body tells.
-    links = hexo.references(article.body, article.body_format) if article.tag_plugins else ()
-    stored = dataclasses.replace(article, body="", references=links)
+    # Bodies are re-read when cleaned; the id is derived here, on every core.
+    stored = dataclasses.replace(article, body="")
     return digest, stored, assemble.article_id(article, cfg), None, warning
 
 
@@ -247,15 +245,22 @@ def drop_duplicate_ids(run: Run) -> None:
 
 
 def parse(source: load.SourceFile, data: bytes, cfg: Config) -> tuple[Article, str | None]:
-    """The article, and a warning about the file to log once (stray control characters)."""
+    """The article (with the posts its body links to: Hexo's post_link, which only the whole
+    body tells), and a warning about the file to log once (stray control characters)."""
     try:
         text, warning = load.decode_text(data, source.rel, cfg.articles.encodings)
         # A date from the file's mtime: by request (articles.missing_date), or for a draft.
         mtime = source.mtime_ns / 1e9 if source.mtime_ns >= 0 else source.path.stat().st_mtime
         flat = not cfg.categories.hierarchical
-        return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime), warning
+        article = load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
+        if article.tag_plugins and cfg.articles.tag_plugins:
+            links = hexo.references(article.body, article.body_format)
+            article = dataclasses.replace(article, references=links)
+        return article, warning
     except ArticleError:
         raise
+    except ValueError as exc:  # tags nested past the limit: refused, like deep HTML
+        raise ArticleError(source.rel, f"cannot read its Hexo tags: {exc}") from None
     except Exception as exc:  # a bug or a library edge case must not cost the other articles
         raise ArticleError(source.rel, f"unexpected error: {type(exc).__name__}: {exc}") from None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import posixpath
 import signal
 import threading
 import time
@@ -88,11 +89,13 @@ class Scanned(NamedTuple):
 
 
 def scan_articles(cfg: Config) -> Scanned:
-    """The article files under ``articles.dir``.
+    """The article files under ``articles.dir``, as Hexo would take them.
 
     Files in a ``_drafts/`` folder are held back unread (``articles.drafts: hold``): a draft in
-    progress is no article yet, however broken. In a Hexo ``source/`` folder (one that holds
-    ``_posts/``) only ``_posts/`` and ``_drafts/`` hold posts; the rest are pages (About…).
+    progress is no article yet, however broken. Any other name starting with ``_`` is hidden,
+    as Hexo hides it. In a Hexo ``source/`` folder (one that holds ``_posts/``) only
+    ``_posts/`` and ``_drafts/`` hold posts; the rest are pages (About…). With
+    ``post_asset_folder``, what lies in a post's asset folder is an asset, never a post.
     """
     if not cfg.articles.dir.is_dir():
         raise ConfigError(
@@ -100,25 +103,37 @@ def scan_articles(cfg: Config) -> Scanned:
         )
     sources, not_followed = load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
     hexo_source = (cfg.articles.dir / HEXO_POSTS).is_dir()
-    marker = f"{load.DRAFTS_FOLDER}/"
-    if not hexo_source and not any(marker in source.rel for source in sources):
+    assets = cfg.articles.post_asset_folder
+    hidden = any(source.rel[0] == "_" or "/_" in source.rel for source in sources)
+    if not (hexo_source or assets or hidden):
         return Scanned(sources, not_followed, [])  # the usual case: one cheap pass
+    stems = {posixpath.splitext(source.rel)[0] for source in sources} if assets else set()
     kept: list[load.SourceFile] = []
     drafts: list[Problem] = []
     for source in sources:
-        folders = source.rel.split("/")[:-1]
-        if hexo_source and folders[:1] not in ([HEXO_POSTS], [load.DRAFTS_FOLDER]):
-            log.debug(
-                "%s: not a post: a page of the Hexo site, outside %s/", source.rel, HEXO_POSTS
-            )
-        elif load.DRAFTS_FOLDER in folders and cfg.articles.drafts == "hold":
-            drafts.append(Problem(source.rel, f"held back: draft (in {marker})"))
+        if (why := _not_a_post(source.rel, hexo_source=hexo_source, post_stems=stems)) is not None:
+            log.debug("%s: not a post: %s", source.rel, why)
+        elif load.DRAFTS_FOLDER in source.rel.split("/")[:-1] and cfg.articles.drafts == "hold":
+            drafts.append(Problem(source.rel, f"held back: draft (in {load.DRAFTS_FOLDER}/)"))
         else:
             kept.append(source)
     return Scanned(kept, not_followed, drafts)
 
 
+def _not_a_post(rel: str, *, hexo_source: bool, post_stems: set[str]) -> str | None:
+    parts = rel.split("/")
+    if hexo_source and parts[0] not in (HEXO_POSTS, load.DRAFTS_FOLDER):
+        return f"a page of the Hexo site, outside {HEXO_POSTS}/"
+    if any(part.startswith("_") and part not in _POST_FOLDERS for part in parts):
+        return "its name starts with _ (Hexo hides such files and folders)"
+    folders = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+    if any(folder in post_stems for folder in folders):
+        return "an asset in a post's asset folder (articles.post_asset_folder)"
+    return None
+
+
 HEXO_POSTS = "_posts"
+_POST_FOLDERS = frozenset([HEXO_POSTS, "_drafts"])
 
 
 def fingerprint(*parts: object) -> str:
