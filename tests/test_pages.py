@@ -41,7 +41,7 @@ def parse_html(path: Path) -> etree._Element:
 
 def text_of(element: etree._Element | None) -> str:
     assert element is not None
-    return "".join(element.itertext())
+    return "".join(str(t) for t in element.itertext())
 
 
 def test_every_feed_links_feed_css_relatively_and_stays_valid(make_site: SiteFactory) -> None:
