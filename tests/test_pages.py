@@ -202,3 +202,13 @@ def test_pages_are_the_same_bytes_on_every_build(make_site: SiteFactory, tmp_pat
         path.unlink()
     refeed.build(cfg, now=NOW)
     assert {p: p.read_bytes() for p in first} == first
+
+
+def test_a_preview_page_links_the_index_only_while_there_is_one(make_site: SiteFactory) -> None:
+    cfg = make_site(FILES, output=BROWSER)
+    refeed.build(cfg, now=NOW)
+    page = cfg.output.dir / "categories/金融/feed.html"
+    assert 'href="../../index.html"' in page.read_text(encoding="utf-8")
+    cfg = make_site(FILES, output={**BROWSER, "index": False})
+    refeed.build(cfg, now=NOW)
+    assert "index.html" not in page.read_text(encoding="utf-8")
