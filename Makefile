@@ -13,13 +13,16 @@ run: $(RUN_STAMP)
 
 test: system-deps $(TEST_STAMP) lint typecheck unit
 
-# Debian's nginx and chromium, for the tests that serve deploy/nginx.conf and open the index page
-# in a real browser. Best effort: installed only where apt-get can run as root (CI does);
-# elsewhere those tests say why they skipped.
+# Debian's nginx, chromium (with a CJK font, for pages in Chinese) and newsboat, for the tests
+# that serve deploy/nginx.conf, open the feeds and pages in a real browser and subscribe with a
+# real reader. Best effort: installed only where apt-get can run as root (CI does); elsewhere
+# those tests say why they skipped.
 system-deps:
 	@missing=""; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v newsboat >/dev/null 2>&1 || missing="$$missing newsboat"; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing for the deploy and browser tests"; \

@@ -6,89 +6,29 @@ import configparser
 import gzip
 import json
 import re
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+import nginx
 from conftest import ROOT, build_examples
 from refeed.config import CacheControl
 
 DEPLOY = ROOT / "deploy"
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    if NGINX is None:
-        pytest.skip(
-            "nginx is not installed (make test installs it where apt-get and root are available)"
-        )
     site = tmp_path_factory.mktemp("site")
     build_examples(site)
     (site / "feeds" / "feed.json").write_text(
         '{"version": "https://jsonfeed.org/version/1.1"}' + " " * 400
     )
     (site / "feeds" / "style.xsl").write_text("<xsl:stylesheet/>")
-    port = _free_port()
-    server = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
-    server = re.sub(r"listen\s+80;", f"listen 127.0.0.1:{port};", server)
-    server = re.sub(r"root\s+/srv/refeed;", f"root {site};", server)
-    run = tmp_path_factory.mktemp("nginx")
-    temp_paths = "\n".join(
-        f"    {kind}_temp_path {run}/{kind};"
-        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    (run / "nginx.conf").write_text(
-        f"""
-user root;
-worker_processes 1;
-pid {run}/nginx.pid;
-error_log {run}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log off;
-{temp_paths}
-{server}
-}}
-""",
-        encoding="utf-8",
-    )
-    errors = (run / "stderr.log").open("wb")
-    proc = subprocess.Popen(
-        [NGINX, "-c", str(run / "nginx.conf"), "-g", "daemon off;"], stderr=errors
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(base + "/feeds/atom.xml", timeout=1)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log = (run / "stderr.log").read_text() + (run / "error.log").read_text()
-                    raise AssertionError(f"nginx did not start: {log}") from None
-                time.sleep(0.1)
+    with nginx.serving(site, tmp_path_factory.mktemp("nginx")) as base:
         yield base, site / "feeds"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        errors.close()
 
 
 def test_every_feed_is_served_with_its_media_type_and_charset(served: tuple[str, Path]) -> None:
@@ -110,6 +50,25 @@ def test_every_feed_is_served_with_its_media_type_and_charset(served: tuple[str,
             == "application/feed+json; charset=utf-8"
         )
         assert client.get("/feeds/style.xsl").headers["content-type"].startswith("text/xml")
+
+
+def test_a_feeds_page_is_served_as_utf8_html_with_a_policy_that_forbids_script(
+    served: tuple[str, Path],
+) -> None:
+    base, feeds = served
+    with httpx.Client(base_url=base, timeout=5) as client:
+        page = client.get("/feeds/categories/finance/feed.html")
+        css = client.get("/feeds/feed.css")
+    assert page.content == (feeds / "categories/finance/feed.html").read_bytes()
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    policy = dict(
+        d.strip().split(" ", 1) for d in page.headers["content-security-policy"].split(";")
+    )
+    assert policy["default-src"] == "'none'" and "script-src" not in policy
+    assert policy["style-src"] == "'unsafe-inline'"  # its one <style>
+    assert page.headers["cache-control"] == "public, max-age=300, must-revalidate"
+    assert css.headers["content-type"] == "text/css; charset=utf-8"
 
 
 def test_conditional_gets_answer_304(served: tuple[str, Path]) -> None:

@@ -32,6 +32,8 @@ def test_content_types_are_the_ones_deploy_nginx_conf_serves() -> None:
         expected = f"{kind}; charset=utf-8" if kind in utf8 else kind
         assert content_type(examples[pattern]) == expected, pattern
     assert "text/html" in utf8 and content_type("index.html") == "text/html; charset=utf-8"
+    assert content_type("tags/x/feed.html") == "text/html; charset=utf-8"
+    assert "text/css" in utf8 and content_type("feed.css") == "text/css; charset=utf-8"
 
 
 def test_media_get_image_types_without_a_charset_and_unknown_files_octet_stream() -> None:
@@ -49,10 +51,11 @@ def test_cache_control_follows_the_kind_of_object() -> None:
 
 def test_only_refeeds_own_files_are_published() -> None:
     ours = ["atom.xml", "categories/金融/rss.xml", "tags/x/feed.json", "index.html",
-            "feeds.opml", "feed.xsl", "media/0a1b.png"]  # fmt: skip
-    theirs = ["README.md", "categories/a/index.html", "notes/feed.xsl", "media/x/y.png", "a.xml"]
+            "feeds.opml", "feed.css", "feed.html", "categories/金融/feed.html", "media/0a1b.png"]  # fmt: skip
+    theirs = ["README.md", "categories/a/index.html", "notes/feed.css", "feed.xsl", "media/x/y.png",
+              "a.xml"]  # fmt: skip
     assert [rel for rel in ours + theirs if is_published(rel)] == ours
-    assert [kind_of(rel) for rel in ours] == ["feeds"] * 3 + ["pages"] * 3 + ["media"]
+    assert [kind_of(rel) for rel in ours] == ["feeds"] * 3 + ["pages"] * 5 + ["media"]
 
 
 def _stored(rel: str, md5: str, stat: LocalFile, headers: str | None = None) -> StoredObject:

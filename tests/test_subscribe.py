@@ -138,18 +138,6 @@ def test_index_page_lists_every_feed_with_autodiscovery(make_site: SiteFactory) 
     assert "<script" not in page
 
 
-def test_feeds_point_browsers_at_the_stylesheet_and_stay_valid(make_site: SiteFactory) -> None:
-    cfg = make_site({"good.md": GOOD}, output={"stylesheet": True})
-    refeed.build(cfg, now=NOW)
-    for name in ("atom.xml", "rss.xml"):
-        data = (cfg.output.dir / name).read_bytes()
-        assert data.splitlines()[1] == b'<?xml-stylesheet type="text/xsl" href="/feeds/feed.xsl"?>'
-        check_feed(data)
-    xsl = etree.fromstring((cfg.output.dir / "feed.xsl").read_bytes())
-    transformed = str(etree.XSLT(xsl)(etree.fromstring((cfg.output.dir / "atom.xml").read_bytes())))
-    assert "A good article" in transformed and "subscribe" in transformed
-
-
 def test_a_feed_over_its_byte_budget_gives_the_oldest_items_their_summary(
     make_site: SiteFactory,
 ) -> None:

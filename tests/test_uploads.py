@@ -105,7 +105,8 @@ def site(
     **sections: dict[str, Any],
 ) -> Config:
     publish = {"targets": [{"url": f"s3://{bucket}/feeds/", "endpoint": endpoint}], "retries": 1}
-    output = {"formats": ["atom", "rss", "json"], "index": True, "opml": True, "stylesheet": True}
+    output = {"formats": ["atom", "rss", "json"], "index": True, "opml": True, "stylesheet": True,
+              "preview": True}  # fmt: skip
     return make_site(
         CATEGORIES if articles is None else articles,
         publish={**publish, **sections.pop("publish", {})},
@@ -128,7 +129,8 @@ def test_first_publish_puts_every_file_with_its_type_cache_control_and_bytes(
     stored = objects(s3, bucket)
     assert stored == published(cfg) and "feeds/README.md" not in stored
     assert len(stored) == len(report.written) == len(report.uploaded)
-    assert {"feeds/index.html", "feeds/feeds.opml", "feeds/feed.xsl"} <= set(stored)
+    pages = {"feeds/index.html", "feeds/feeds.opml", "feeds/feed.css", "feeds/feed.html"}
+    assert pages | {"feeds/categories/alpha/feed.html"} <= set(stored)
     for key in stored:
         head = s3.head_object(Bucket=bucket, Key=key)
         rel = key.removeprefix("feeds/")
@@ -138,7 +140,8 @@ def test_first_publish_puts_every_file_with_its_type_cache_control_and_bytes(
              "rss.xml": "application/rss+xml; charset=utf-8",
              "feed.json": "application/feed+json; charset=utf-8",
              "index.html": "text/html; charset=utf-8", "feeds.opml": "text/x-opml; charset=utf-8",
-             "feed.xsl": "text/xml; charset=utf-8"}  # fmt: skip
+             "feed.css": "text/css; charset=utf-8",
+             "categories/alpha/feed.html": "text/html; charset=utf-8"}  # fmt: skip
     for rel, expected in types.items():
         assert s3.head_object(Bucket=bucket, Key=f"feeds/{rel}")["ContentType"] == expected
 
@@ -166,7 +169,8 @@ def test_an_edit_uploads_only_the_changed_feeds_and_pages(
     assert put == sorted(f"feeds/{rel}" for rel in report.written)
     assert "feeds/categories/alpha/atom.xml" in put and "feeds/index.html" in put
     assert not [key for key in put if "beta" in key]  # the other category's feeds stay
-    assert "feeds/feed.xsl" not in put  # the same bytes: not sent again
+    assert "feeds/categories/alpha/feed.html" in put  # its preview page shows the new title
+    assert "feeds/feed.css" not in put  # the same bytes: not sent again
     assert proxy.of("GET", "HEAD", "DELETE") == []  # no listing on the normal path
     assert objects(s3, bucket) == published(cfg)
 
@@ -182,8 +186,9 @@ def test_a_removed_category_loses_its_objects_and_foreign_objects_stay(
     (cfg.articles.dir / "b1.md").unlink()
     proxy.clear()
     report = refeed.build(cfg, now=NOW, prune=True)
-    beta = [f"feeds/categories/beta/{name}" for name in ("atom.xml", "feed.json", "rss.xml")]
-    assert keys(proxy.of("DELETE")) == beta and len(report.deleted) == 3
+    names = ("atom.xml", "feed.html", "feed.json", "rss.xml")  # the preview page goes too
+    beta = [f"feeds/categories/beta/{name}" for name in names]
+    assert keys(proxy.of("DELETE")) == beta and len(report.deleted) == 4
     stored = objects(s3, bucket)
     assert stored == {**published(cfg), **foreign}
 

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from .__about__ import __version__
 from .config import Config, TaxonomyConfig
@@ -268,8 +267,7 @@ def make_feed(
         icon=site.icon,
         logo=site.logo,
         hub=cfg.websub.hub,
-        stylesheet=urlsplit(join_path(site.feeds_url, "feed.xsl")).path
-        if cfg.output.stylesheet
-        else None,
+        stylesheet=cfg.output.stylesheet,
+        preview=join_path(site.feeds_url, spec.file("page")) if cfg.output.preview else None,
         entries=tuple(entries),
     )

@@ -105,7 +105,8 @@ class OutputConfig:
     formats: tuple[FeedFormat, ...] = ("atom", "rss")
     opml: bool = False  # feeds.opml listing every feed, for one-click import into a reader
     index: bool = False  # index.html: every feed, its newest item, subscribe links
-    stylesheet: bool = False  # feed.xsl, so a feed opened in a browser reads as a page
+    stylesheet: bool = False  # feed.css and a note in each feed, for a feed opened in a browser
+    preview: bool = False  # feed.html beside each feed: the feed as a page, linked from index.html
     max_feed_bytes: int = 4 * 1024**2  # over it, the oldest items carry their summary only
 
 
@@ -537,6 +538,7 @@ def _read_output(section: _Section, base: Path) -> OutputConfig:
         opml=section.boolean("opml", OutputConfig.opml),
         index=section.boolean("index", OutputConfig.index),
         stylesheet=section.boolean("stylesheet", OutputConfig.stylesheet),
+        preview=section.boolean("preview", OutputConfig.preview),
         max_feed_bytes=section.size("max_feed_size", OutputConfig.max_feed_bytes),
     )
     section.finish()

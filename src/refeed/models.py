@@ -16,7 +16,10 @@ FeedFormat = Literal["atom", "rss", "json"]
 FEED_FILES: dict[FeedFormat, str] = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
 OPML_FILE = "feeds.opml"
 INDEX_FILE = "index.html"
-STYLESHEET_FILE = "feed.xsl"
+STYLESHEET_FILE = "feed.css"  # at the top of the output folder; every XML feed links to it
+PREVIEW_FILE = "feed.html"  # beside each feed's files: the feed as a web page
+# What is written into a feed's folder: its formats, and its preview page.
+FeedOutput = Literal["atom", "rss", "json", "page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +103,13 @@ class FeedSpec:
     dir: str  # posix path relative to the output directory ("" for the site-wide feed)
     title: str
 
-    def file(self, fmt: FeedFormat) -> str:
-        return posixpath.join(self.dir, FEED_FILES[fmt])
+    def file(self, fmt: FeedOutput) -> str:
+        return posixpath.join(self.dir, PREVIEW_FILE if fmt == "page" else FEED_FILES[fmt])
+
+    @property
+    def depth(self) -> int:
+        """How many folders below the output folder this feed's files are."""
+        return len(self.dir.split("/")) if self.dir else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +130,8 @@ class Feed:
     icon: str | None = None
     logo: str | None = None
     hub: str | None = None  # WebSub hub readers may subscribe to for pushes
-    stylesheet: str | None = None  # path-absolute URL of feed.xsl, for browsers
+    stylesheet: bool = False  # feed files link feed.css and carry a note for people
+    preview: str | None = None  # URL of the feed's preview page (feed.html), when there is one
     entries: tuple[Entry, ...] = ()
 
 

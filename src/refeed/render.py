@@ -1,10 +1,11 @@
-"""Feed → Atom 1.0 or RSS 2.0 bytes (pure; the only feedgen import).
+"""Feed → Atom 1.0, RSS 2.0 or JSON Feed bytes, and feeds.opml (pure; the only feedgen import).
 
 Every string passes through :func:`feed_safe` on its way in, so nothing XML 1.0 forbids (nor the
 C1 controls the W3C validator warns about) can reach a file; every text that comes from an
 article or the config (titles, names, descriptions, summaries) passes through :func:`plain`, so
-no reader can turn it into elements, in feeds, JSON Feed, OPML and index.html alike. Output
-depends on the Feed alone: feedgen's "now" defaults are always overridden.
+no reader can turn it into elements, in feeds, JSON Feed and OPML alike (pages.py does the same
+for index.html and feed.html). Output depends on the Feed alone: feedgen's "now" defaults are
+always overridden.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .chars import feed_safe, plain
-from .models import Entry, Feed, FeedFormat
+from .models import PREVIEW_FILE, STYLESHEET_FILE, Entry, Feed, FeedFormat
 
 
 class _AtomEnclosure(BaseEntryExtension):  # type: ignore[misc]
@@ -105,11 +106,33 @@ def render(feed: Feed, fmt: FeedFormat) -> bytes:
     data: bytes = _profile_text(
         generator.atom_str(pretty=True) if fmt == "atom" else generator.rss_str(pretty=True)
     )
-    if feed.stylesheet:  # after the XML declaration: a browser shows the feed as a page
+    if feed.stylesheet:  # after the XML declaration, before the root: for people, not readers
         declaration, _, rest = data.partition(b"\n")
-        pi = f'<?xml-stylesheet type="text/xsl" href="{html.escape(feed.stylesheet)}"?>'.encode()
-        data = declaration + b"\n" + pi + b"\n" + rest
+        data = declaration + b"\n" + _for_people(feed) + rest
     return data
+
+
+def _for_people(feed: Feed) -> bytes:
+    """What a person who opens the feed in a browser is shown. Browsers that render it as XML
+    style it with feed.css (a relative link: right wherever the output folder is served);
+    Chromium shows a feed served as application/atom+xml or rss+xml as plain text, which starts
+    with this note. Readers and validators skip both."""
+    href = "../" * feed.spec.depth + STYLESHEET_FILE
+    page = feed.preview
+    if page and ("--" in page or page.endswith("-")):  # cannot be written inside a comment
+        page = f"{PREVIEW_FILE}, in the folder of this file"
+    lines = [
+        f'<?xml-stylesheet type="text/css" href="{href}"?>',
+        "<!--",
+        f"  {NOTE}",
+        *([f"  Read it as a web page: {page}"] if page else []),
+        "-->",
+        "",
+    ]
+    return "\n".join(lines).encode()
+
+
+NOTE = "This is a web feed. To subscribe, copy the address of this page into your feed reader."
 
 
 # Elements holding plain text (RSS item <description> holds escaped text: the same rule holds).
@@ -293,87 +316,3 @@ def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) 
             folders[feed.spec.key] = outline
     data: bytes = etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
-
-
-def render_index(
-    feeds: list[Feed],
-    title: str,
-    description: str | None,
-    language: str | None,
-    formats: tuple[FeedFormat, ...],
-) -> bytes:
-    """index.html: every feed with its newest item and subscribe links; no JavaScript."""
-    esc = html.escape
-    names = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
-    types = {
-        "atom": "application/atom+xml",
-        "rss": "application/rss+xml",
-        "json": "application/feed+json",
-    }
-    ordered = sorted(feeds, key=lambda f: (f.spec.kind != "site", f.spec.kind, f.spec.dir))
-    head = [
-        f'<link rel="alternate" type="{types[fmt]}" title="{esc(plain(f.title))}" href="{esc(f.self_urls[fmt])}">'
-        for f in ordered
-        for fmt in formats
-    ]
-    rows = []
-    for feed in ordered:
-        depth = {"site": 0, "tag": 1}.get(feed.spec.kind, len(feed.spec.key))
-        newest = feed.entries[0] if feed.entries else None
-        latest = (
-            f'<a href="{esc(newest.link)}" dir="auto">{esc(plain(newest.title))}</a> '
-            f'<time datetime="{newest.published.isoformat()}">{newest.published.date().isoformat()}</time>'
-            if newest
-            else "<em>no items yet</em>"
-        )
-        links = " · ".join(
-            f'<a href="{esc(feed.self_urls[fmt])}">{names[fmt]}</a>' for fmt in formats
-        )
-        label = feed.spec.title if feed.spec.kind != "site" else feed.title
-        rows.append(
-            f'<li class="d{min(depth, 6)}"><h2 dir="auto">{esc(plain(label))}</h2>'
-            f"<p>{len(feed.entries)} item{'' if len(feed.entries) == 1 else 's'} · newest: {latest}</p>"
-            f"<p>Subscribe: {links}</p></li>"
-        )
-    page = _INDEX.format(
-        lang=esc(language or "en"),
-        title=esc(plain(title)),
-        description=esc(plain(description or "")),
-        head="\n".join(head),
-        rows="\n".join(rows),
-    )
-    return page.encode("utf-8")
-
-
-_INDEX = """<!DOCTYPE html>
-<html lang="{lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} — feeds</title>
-{head}
-<style>
-body {{ font: 16px/1.5 system-ui, sans-serif; max-width: 48rem; margin: 0 auto; padding: 1rem; color: #222; }}
-ul {{ list-style: none; padding: 0; }} li {{ border-top: 1px solid #ddd; padding: .5rem 0; }}
-h2 {{ font-size: 1.1rem; margin: .2rem 0; }} p {{ margin: .2rem 0; overflow-wrap: anywhere; }}
-time {{ color: #666; }} .d2 {{ margin-inline-start: 1.5rem; }} .d3 {{ margin-inline-start: 3rem; }}
-.d4, .d5, .d6 {{ margin-inline-start: 4.5rem; }}
-</style>
-</head>
-<body>
-<h1 dir="auto">{title}</h1>
-<p dir="auto">{description}</p>
-<p>Every feed below works in any feed reader; <a href="feeds.opml">feeds.opml</a> imports them all at once.</p>
-<ul>
-{rows}
-</ul>
-</body>
-</html>
-"""
-
-
-def stylesheet() -> bytes:
-    """feed.xsl, shipped with refeed."""
-    from importlib.resources import files
-
-    return files("refeed").joinpath("assets/feed.xsl").read_bytes()

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import assemble, write
 from ..config import Config
@@ -17,9 +18,10 @@ from ..models import (
     FEED_FILES,
     INDEX_FILE,
     OPML_FILE,
+    PREVIEW_FILE,
     STYLESHEET_FILE,
     Feed,
-    FeedFormat,
+    FeedOutput,
     Problem,
 )
 from ..urls import join_path
@@ -36,13 +38,15 @@ def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -
     planned = {feed.spec.file(fmt) for feed in feeds for fmt in run.cfg.output.formats}
     ours = (assemble.CATEGORY_ROOT + "/", assemble.TAG_ROOT + "/")
     orphans = sorted(rel for rel in write.existing_feeds(root) - planned if rel.startswith(ours))
+    planned_dirs = {feed.spec.dir for feed in feeds}
     if prune:
-        for rel in orphans:
+        gone = {posixpath.dirname(rel) for rel in orphans} - planned_dirs
+        pages = [posixpath.join(folder, PREVIEW_FILE) for folder in sorted(gone)]
+        for rel in orphans + [page for page in pages if (root / page).is_file()]:
             if guarded(run.report, partial(write.remove, root, rel)):
                 run.report.pruned.append(rel)
                 run.store.set_feed_fingerprint(rel, None)
         return
-    planned_dirs = {feed.spec.dir for feed in feeds}
     for folder in sorted({posixpath.dirname(rel) for rel in orphans} - planned_dirs):
         title = next(
             (
@@ -58,19 +62,24 @@ def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -
 def publish(run: Run, feeds: list[Feed]) -> None:
     """Render and write each feed file whose inputs changed (or whose file is missing).
 
+    Each feed's preview page (feed.html) is one more of its files, rendered from the same items.
     Many feeds at once (a cold build) are rendered and written on every core.
     """
     root, report = run.cfg.output.dir, run.report
     for leftover in write.sweep(root):  # a build killed mid-write left it; ours, and unused
         log.info("%s: removed a temporary file a killed build left", leftover)
     previous = run.store.feed_fingerprints()
-    jobs: list[tuple[Feed, str, tuple[FeedFormat, ...]]] = []
+    outputs: tuple[FeedOutput, ...] = run.cfg.output.formats
+    if run.cfg.output.preview:
+        outputs += ("page",)
+    pages = _Pages.of(run.cfg)
+    jobs: list[tuple[Feed, str, tuple[FeedOutput, ...]]] = []
     for feed in feeds:
         head = dataclasses.replace(feed, entries=())
         parts = [run.parts[entry.id] for entry in feed.entries]
-        key = fingerprint(head, [(p.key, p.thumbnail) for p in parts])  # bodies: in p.key
-        stale = []
-        for fmt in run.cfg.output.formats:
+        key = fingerprint(head, [(p.key, p.thumbnail) for p in parts], pages)  # bodies: in p.key
+        stale: list[FeedOutput] = []
+        for fmt in outputs:
             rel = feed.spec.file(fmt)
             if previous.get(rel) == key and (root / rel).is_file():
                 report.unchanged.append(rel)
@@ -84,7 +93,7 @@ def publish(run: Run, feeds: list[Feed]) -> None:
             for fmt in stale:
                 report.failed.append(Problem(feed.spec.file(fmt), f"cannot render: {exc!r}"))
                 log.error("%s", report.failed[-1])
-    work = partial(render_and_write, jobs, root, run.cfg.output.max_feed_bytes)
+    work = partial(render_and_write, jobs, root, pages, run.cfg.output.max_feed_bytes)
     for (feed, key, formats), outcomes in zip(
         jobs, inherited(work, len(jobs), RENDER_MIN_JOBS), strict=True
     ):
@@ -101,26 +110,48 @@ def publish(run: Run, feeds: list[Feed]) -> None:
 RENDER_MIN_JOBS = 24  # feeds; each takes milliseconds, so fewer than parse or clean jobs need
 
 
-def render_and_write(
-    jobs: list[tuple[Feed, str, tuple[FeedFormat, ...]]], root: Path, budget: int, index: int
-) -> list[bool | Problem]:
-    """Feed ``index`` of ``jobs`` in each of its formats: written (True), unchanged (False), or
-    why not (the previous file stays). Never raises: one feed must not cost the others."""
-    from .. import render  # feedgen loads only when a feed is rendered
+class _Pages(NamedTuple):
+    """What a preview page needs beyond its feed."""
 
-    feed, _, formats = jobs[index]
+    site_title: str
+    links_index: bool
+
+    @classmethod
+    def of(cls, cfg: Config) -> _Pages:
+        return cls(cfg.site.title, cfg.output.index)
+
+
+def render_and_write(
+    jobs: list[tuple[Feed, str, tuple[FeedOutput, ...]]],
+    root: Path,
+    pages: _Pages,
+    budget: int,
+    index: int,
+) -> list[bool | Problem]:
+    """Feed ``index`` of ``jobs`` in each of its files: written (True), unchanged (False), or
+    why not (the previous file stays). Never raises: one feed must not cost the others."""
+    feed, _, outputs = jobs[index]
     outcomes: list[bool | Problem] = []
-    for fmt in formats:
+    for fmt in outputs:
         rel = feed.spec.file(fmt)
         try:
-            outcomes.append(
-                write.write_if_changed(root, rel, render.render_within(feed, fmt, budget))
-            )
+            outcomes.append(write.write_if_changed(root, rel, _rendered(feed, fmt, pages, budget)))
         except WriteError as exc:
             outcomes.append(Problem(exc.path, exc.reason))
         except Exception as exc:
             outcomes.append(Problem(rel, f"cannot render: {type(exc).__name__}: {exc}"))
     return outcomes
+
+
+def _rendered(feed: Feed, fmt: FeedOutput, pages: _Pages, budget: int) -> bytes:
+    # feedgen and jinja2 load only when something is rendered
+    if fmt == "page":
+        from .. import pages as html_pages
+
+        return html_pages.render_preview(feed, site_title=pages.site_title, index=pages.links_index)
+    from .. import render
+
+    return render.render_within(feed, fmt, budget)
 
 
 def prune_media(run: Run) -> None:
@@ -159,7 +190,8 @@ def announce(cfg: Config, files: Iterable[str]) -> None:
 
 def publish_pages(run: Run, feeds: list[Feed]) -> None:
     """feeds.opml (every feed, nested like the categories, for one-click import), index.html and
-    feed.xsl, each when the config asks for it (same atomic, lazy writer)."""
+    feed.css, each when the config asks for it (same atomic, lazy writer)."""
+    from .. import pages as html_pages
     from .. import render
 
     cfg = run.cfg
@@ -167,11 +199,11 @@ def publish_pages(run: Run, feeds: list[Feed]) -> None:
     if cfg.output.opml:
         pages[OPML_FILE] = render.render_opml(feeds, cfg.site.title, cfg.output.formats)
     if cfg.output.index:
-        pages[INDEX_FILE] = render.render_index(
+        pages[INDEX_FILE] = html_pages.render_index(
             feeds, cfg.site.title, cfg.site.description, cfg.site.language, cfg.output.formats
         )
     if cfg.output.stylesheet:
-        pages[STYLESHEET_FILE] = render.stylesheet()
+        pages[STYLESHEET_FILE] = html_pages.stylesheet()
     for rel, data in pages.items():
         changed = guarded(run.report, partial(write.write_if_changed, cfg.output.dir, rel, data))
         if changed is not None:

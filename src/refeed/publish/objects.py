@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from ..config import CacheControl
-from ..models import FEED_FILES, INDEX_FILE, OPML_FILE, STYLESHEET_FILE, StoredObject
+from ..models import (
+    FEED_FILES,
+    INDEX_FILE,
+    OPML_FILE,
+    PREVIEW_FILE,
+    STYLESHEET_FILE,
+    StoredObject,
+)
 from ..thumbs import IMAGE_TYPES
 
 Kind = Literal["media", "feeds", "pages"]
@@ -27,7 +34,8 @@ OCTET_STREAM = "application/octet-stream"  # nginx's default_type
 _BY_NAME = {"atom.xml": "application/atom+xml", "rss.xml": "application/rss+xml"}
 _BY_EXTENSION = {
     ".json": "application/feed+json",
-    ".xsl": "text/xml",
+    ".css": "text/css",
+    ".xsl": "text/xml",  # feed.xsl, left by refeed before 0.2: no longer published
     ".opml": "text/x-opml",
     ".html": "text/html",
 }
@@ -51,19 +59,21 @@ class Headers(NamedTuple):
 
 
 def is_published(rel: str) -> bool:
-    """Whether refeed publishes this file of the output folder: feeds, the pages at its top,
-    mirrored media. Anything else a user keeps there stays local."""
+    """Whether refeed publishes this file of the output folder: feeds and their preview pages,
+    the pages at its top, mirrored media. Anything else a user keeps there stays local."""
     folder, name = posixpath.split(rel)
     if folder == MEDIA_FOLDER:
         return True
-    return name in FEED_FILES.values() or (not folder and name in PAGES)
+    return name in FEED_FILES.values() or name == PREVIEW_FILE or (not folder and name in PAGES)
 
 
 def kind_of(rel: str) -> Kind:
     folder, name = posixpath.split(rel)
     if folder == MEDIA_FOLDER:
         return "media"
-    return "pages" if not folder and name in PAGES else "feeds"
+    if name == PREVIEW_FILE or (not folder and name in PAGES):
+        return "pages"  # they link to the feeds: put after them
+    return "feeds"
 
 
 def headers_for(rel: str, cache: CacheControl) -> Headers:
