@@ -89,6 +89,7 @@ def test_the_sample_reads_the_same_through_both_engines() -> None:
 @example("<div>   \n<!-- news -->\n\n\n<p>text", "bleach")  # found by hypothesis: split text
 @example("<p><svg><foreignObject><p>inside svg</p></foreignObject></svg>", "nh3")  # p in p
 @example("<a href='javascript:x'><iframe src='https://www.youtube.com/embed/abcdefghijk'>", "nh3")
+@example("<a href='x.html'><table><a href='x.html'><p class='t'>\u3000title", "bleach")  # empty <a>
 def test_each_engine_leaves_its_own_output_unchanged(html: str, engine: Engine) -> None:
     once = clean_html(html, BASE, RULES, engine=engine)
     assert clean_html(once, BASE, RULES, engine=engine) == once

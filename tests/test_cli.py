@@ -52,7 +52,7 @@ def test_bad_config_exits_2_naming_the_key(make_site: SiteFactory, tmp_path: Pat
 
 def test_missing_config_exits_2(tmp_path: Path) -> None:
     result = run("build", "--config", "nope.yaml", cwd=tmp_path)
-    assert result.returncode == 2 and "nope.yaml: file not found" in result.stderr
+    assert result.returncode == 2 and "refeed: --config: nope.yaml: no such file" in result.stderr
 
 
 def test_usage_error_exits_2(tmp_path: Path) -> None:
@@ -89,7 +89,11 @@ def test_unwritable_output_exits_3(make_site: SiteFactory, tmp_path: Path) -> No
     make_site({"good.md": GOOD})
     (tmp_path / "feeds").write_text("a file where the folder should be")
     result = run("build", cwd=tmp_path)
-    assert result.returncode == 3 and "FAILED" in result.stdout
+    assert result.returncode == 3
+    assert (
+        result.stderr
+        == f"refeed: {tmp_path / 'feeds'}: not a folder; set output.dir or --output to a folder\n"
+    )
 
 
 def test_version(tmp_path: Path) -> None:

@@ -110,7 +110,7 @@ def test_size_units() -> None:
 
 
 def test_missing_file_and_bad_yaml_are_config_errors(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not found"):
+    with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "nope.yaml")
     (tmp_path / "bad.yaml").write_text("site: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):

@@ -143,10 +143,32 @@ def test_future_posts_are_held_back_or_published_by_config(make_site: SiteFactor
     assert b"Later" in (cfg.output.dir / "atom.xml").read_bytes()
 
 
-def test_a_category_that_loses_its_articles_keeps_an_empty_valid_feed_until_pruned(
+def test_a_category_that_loses_its_articles_is_removed_and_no_longer_advertised(
     make_site: SiteFactory,
 ) -> None:
-    cfg = make_site({"good.md": GOOD, "other.md": article("Other", categories=["Gone"])})
+    cfg = make_site(
+        {"good.md": GOOD, "other.md": article("Other", categories=["Gone"])},
+        output={"formats": ["atom", "rss"], "index": True, "opml": True, "preview": True},
+    )
+    build(cfg)
+    assert b"Gone" in (cfg.output.dir / "feeds.opml").read_bytes()
+    (cfg.articles.dir / "other.md").unlink()
+    report = build(cfg)
+    assert sorted(report.pruned) == [
+        "categories/gone/atom.xml", "categories/gone/feed.html", "categories/gone/rss.xml",
+    ]  # fmt: skip
+    assert not (cfg.output.dir / "categories/gone").exists()
+    for page in ("index.html", "feeds.opml"):
+        assert b"Gone" not in (cfg.output.dir / page).read_bytes(), page
+
+
+def test_with_prune_off_an_emptied_feed_stays_valid_but_is_not_advertised(
+    make_site: SiteFactory,
+) -> None:
+    cfg = make_site(
+        {"good.md": GOOD, "other.md": article("Other", categories=["Gone"])},
+        output={"prune": False, "index": True, "opml": True},
+    )
     build(cfg)
     (cfg.articles.dir / "other.md").unlink()
     report = build(cfg)
@@ -154,6 +176,8 @@ def test_a_category_that_loses_its_articles_keeps_an_empty_valid_feed_until_prun
     parsed = check_feed(gone.read_bytes())
     assert parsed.entries == [] and parsed.feed.title == "Test Site — Gone"
     assert "categories/gone/atom.xml" in report.written
+    for page in ("index.html", "feeds.opml"):
+        assert b"Gone" not in (cfg.output.dir / page).read_bytes(), page
     assert build(cfg).written == []  # and it stays put
     report = build(cfg, prune=True)
     assert sorted(report.pruned) == ["categories/gone/atom.xml", "categories/gone/rss.xml"]
@@ -626,8 +650,7 @@ def test_a_post_leaves_every_feed_when_it_becomes_a_draft_and_returns_when_publi
     assert b"<title>Flip</title>" not in step(article(**post, published=False), 1_700_000_200)
     site = check_feed((cfg.output.dir / "atom.xml").read_bytes())
     assert [e.title for e in site.entries] == ["A good article"]
-    emptied = check_feed((cfg.output.dir / "categories/flip/atom.xml").read_bytes())
-    assert emptied.entries == []  # like a deleted post: the feed stays, empty, until --prune
+    assert not (cfg.output.dir / "categories/flip").exists()  # like a deleted post's feed
 
 
 def _clean_snapshot(cfg: refeed.Config, into: Path) -> dict[str, bytes]:

@@ -172,7 +172,7 @@ def test_init_refuses_a_broken_hexo_config_and_names_it(tmp_path: Path) -> None:
     (tmp_path / "_config.yml").write_text("title: [unclosed\n", encoding="utf-8")
     refused = refeed("init", cwd=tmp_path)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert refused.stderr.startswith("_config.yml: not valid YAML")
+    assert refused.stderr.startswith("refeed: _config.yml: not valid YAML at line 2, column 1")
     (tmp_path / "_config.yml").write_text("post_asset_folder: sometimes\n", encoding="utf-8")
     refused = refeed("init", cwd=tmp_path)
     assert (

@@ -225,6 +225,11 @@ def _spec(kind: FeedKind, key: tuple[str, ...], folder: str, taxonomy: TaxonomyC
     return FeedSpec(kind=kind, key=key, dir=folder, title=label)
 
 
+def is_orphan(spec: FeedSpec) -> bool:
+    """Whether ``spec`` is a feed kept only because its files exist (see :func:`orphan_spec`)."""
+    return spec.kind != "site" and not spec.key
+
+
 def orphan_spec(folder: str, title: str | None) -> FeedSpec:
     """A feed whose articles are gone: kept, empty, under its old title."""
     kind: FeedKind = "tag" if folder.startswith(TAG_ROOT + "/") else "category"

@@ -3,7 +3,9 @@
 Exit codes: 0 built; 1 --strict and something was skipped, or `check` found problems;
 2 bad configuration or usage (or `init` refused); 3 some files could not be written (the old
 ones are kept); 4 another refeed holds the state directory's lock (with state.lock: fail);
-5 the output could not all be published to object storage (the next build or publish finishes).
+5 the output could not all be published to object storage (the next build or publish finishes);
+6 the state folder cannot be used; 7 an internal error (a bug; REFEED_DEBUG=1 shows where).
+Every failure is one line on stderr, ``refeed: <where>: <what>``; never a traceback.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from .__about__ import __version__
 from .config import Config, StateConfig, load_config
-from .errors import ConfigError, InitError, RefeedError, WriteError
+from .errors import ConfigError, InitError, RefeedError, StateError, UsageError, WriteError
 from .models import RunReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE, EXIT_LOCKED = 0, 1, 2, 3, 4
-EXIT_PUBLISH = 5
+EXIT_PUBLISH, EXIT_STATE, EXIT_INTERNAL, EXIT_INTERRUPTED = 5, 6, 7, 130
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,24 +38,50 @@ def main(argv: list[str] | None = None) -> int:
             return int(_init(args))
         cfg = _config(args)
         return int(args.command(args, cfg))
-    except (ConfigError, InitError) as exc:
-        print(exc, file=sys.stderr)
+    except ConfigError as exc:  # one line per problem, each naming its key
+        for problem in exc.problems:
+            _fail(f"{exc.source}: {problem}")
         return EXIT_CONFIG
+    except (InitError, UsageError) as exc:
+        return _fail(str(exc), EXIT_CONFIG)
     except WriteError as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_WRITE
+        return _fail(str(exc), EXIT_WRITE)
+    except StateError as exc:
+        return _fail(str(exc), EXIT_STATE)
     except RefeedError as exc:  # the state lock is held (state.lock: fail)
-        print(exc, file=sys.stderr)
-        return EXIT_LOCKED
+        return _fail(str(exc), EXIT_LOCKED)
+    except KeyboardInterrupt:
+        return _fail("interrupted; the feeds already written are complete", EXIT_INTERRUPTED)
+    except Exception as exc:  # a bug: said in one line; the traceback only on request
+        if os.environ.get("REFEED_DEBUG"):
+            raise
+        detail = f"{type(exc).__name__}: {exc}"
+        return _fail(f"internal error: {detail} (a bug: REFEED_DEBUG=1 shows where)", EXIT_INTERNAL)
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> int:
+    print(f"refeed: {message}", file=sys.stderr)
+    return code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's usage errors in refeed's one-line form (argparse prints usage and two lines)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_CONFIG, f"refeed: {message}; see {self.prog} --help\n")
 
 
 def _build(args: argparse.Namespace, cfg: Config) -> int:
     from .pipeline import build
 
-    report = build(cfg, prune=args.prune, progress=_progress() if sys.stderr.isatty() else None)
+    # Quiet (cron): what needs a human, once; an old problem is not said again every minute.
+    progress = _progress() if sys.stderr.isatty() else None
+    report = build(cfg, prune=args.prune, progress=progress, repeat_known=args.quiet == 0)
     if args.verbose > 0:
         for rel in report.written:
             print(f"wrote {os.path.relpath(cfg.output.dir / rel)}")
+        for rel in report.pruned:
+            print(f"removed {os.path.relpath(cfg.output.dir / rel)}")
         _list_objects(report)
     if args.quiet == 0:
         print(_summary(report))
@@ -60,7 +89,11 @@ def _build(args: argparse.Namespace, cfg: Config) -> int:
         return EXIT_WRITE
     if report.publish_failed:
         return EXIT_PUBLISH
-    return EXIT_PROBLEMS if args.strict and (report.skipped or report.not_followed) else EXIT_OK
+    unpublished = report.skipped + report.not_followed
+    if args.strict and unpublished:
+        first = unpublished[0]
+        return _fail(f"--strict: {len(unpublished)} file(s) not published, first {first}", 1)
+    return EXIT_OK
 
 
 def _publish(args: argparse.Namespace, cfg: Config) -> int:
@@ -83,8 +116,13 @@ def _list_objects(report: RunReport) -> None:
 
 def _check(args: argparse.Namespace, cfg: Config) -> int:
     from .pipeline import check
+    from .service import schedule_problem
 
-    problems = check(cfg)  # each problem is logged as it is found
+    problems: list[object] = []
+    if (schedule := schedule_problem(cfg)) is not None:  # what watch would refuse at start
+        problems.append(schedule)
+        logging.getLogger("refeed").warning("%s: %s", cfg.source, schedule)
+    problems += check(cfg)  # each problem is logged as it is found
     if args.quiet == 0:
         print(
             f"refeed check: {len(problems)} problem(s)" if problems else "refeed check: no problems"
@@ -144,7 +182,22 @@ def _published(report: RunReport) -> str:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    _check_flags(args)
     return _overridden(load_config(args.config), args)
+
+
+def _check_flags(args: argparse.Namespace) -> None:
+    """A flag that names something unusable is refused by its name, before the config is read."""
+    articles = getattr(args, "articles", None)
+    if articles is not None and not articles.is_dir():
+        missing = "no such folder" if not articles.exists() else "not a folder"
+        raise UsageError("--articles", f"{articles}: {missing}")
+    for flag in ("output", "state"):
+        path = getattr(args, flag, None)
+        if path is not None and path.exists() and not path.is_dir():
+            raise UsageError(f"--{flag}", f"{path}: not a folder")
+    if not args.config.exists() and args.config != Path("config.yaml"):
+        raise UsageError("--config", f"{args.config}: no such file")
 
 
 def _overridden(cfg: Config, args: argparse.Namespace) -> Config:
@@ -196,7 +249,8 @@ def _setup_logging(level: int, fmt: str, timestamps: bool) -> None:
     logger = logging.getLogger("refeed")
     logger.handlers[:] = [handler]
     logger.propagate = False
-    logger.setLevel({-1: logging.ERROR, 0: logging.INFO}.get(max(level, -1), logging.DEBUG))
+    # -q keeps warnings: a new problem still reaches cron's mail (said once, see _build).
+    logger.setLevel({-1: logging.WARNING, 0: logging.INFO}.get(max(level, -1), logging.DEBUG))
 
 
 def _progress() -> Callable[[int, int], None]:
@@ -218,7 +272,7 @@ def _progress() -> Callable[[int, int], None]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="refeed",
         description="Republish a directory of articles as per-category Atom and RSS feeds.",
         epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
@@ -332,4 +386,10 @@ def _logging_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="list every file written"
     )
-    parser.add_argument("-q", "--quiet", action="count", default=0, help="print errors only")
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=0,
+        help="say only what needs a human: new problems and failures, once (for cron)",
+    )

@@ -108,6 +108,8 @@ class OutputConfig:
     stylesheet: bool = False  # feed.css and a note in each feed, for a feed opened in a browser
     preview: bool = False  # feed.html beside each feed: the feed as a page, linked from index.html
     max_feed_bytes: int = 4 * 1024**2  # over it, the oldest items carry their summary only
+    prune: bool = True  # a feed whose category or tag has no articles left is removed; false:
+    # kept as an empty feed (never listed in index.html or feeds.opml either way)
 
 
 @dataclass(frozen=True)
@@ -325,14 +327,28 @@ def load_config(path: str | Path) -> Config:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(path), ["file not found; pass --config PATH or create one"]) from None
+        raise ConfigError(
+            str(path), ["no such file; `refeed init` writes one, or pass --config PATH"]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(str(path), [f"cannot be read: {exc}"]) from None
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise ConfigError(str(path), [f"not valid YAML: {exc}"]) from None
+        raise ConfigError(str(path), [yaml_problem(exc)]) from None
     return config_from_dict(data, base_dir=path.resolve().parent, source=str(path))
+
+
+def yaml_problem(exc: yaml.YAMLError, first_line: int = 1) -> str:
+    """A YAML error in one line, at its line and column in the file (PyYAML's own text names
+    the source ``<unicode string>`` and spans several lines); ``first_line``: where the YAML
+    starts in the file."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + first_line if mark is not None else 0
+    where = f" at line {line}, column {mark.column + 1}" if mark is not None else ""
+    what = " ".join(str(getattr(exc, "problem", None) or exc).split())
+    context = getattr(exc, "context", None)
+    return f"not valid YAML{where}: {what}" + (f" ({' '.join(context.split())})" if context else "")
 
 
 def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> Config:
@@ -540,6 +556,7 @@ def _read_output(section: _Section, base: Path) -> OutputConfig:
         stylesheet=section.boolean("stylesheet", OutputConfig.stylesheet),
         preview=section.boolean("preview", OutputConfig.preview),
         max_feed_bytes=section.size("max_feed_size", OutputConfig.max_feed_bytes),
+        prune=section.boolean("prune", OutputConfig.prune),
     )
     section.finish()
     return output

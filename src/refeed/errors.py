@@ -6,7 +6,9 @@
     ├── FetchError       a remote resource could not be looked up (url, reason)
     ├── WriteError       an output file could not be written (path, reason)
     ├── PublishError     object storage refused or could not be reached (target, reason)
-    └── InitError        ``refeed init`` refuses (path, reason): a config exists, a bad _config.yml
+    ├── InitError        ``refeed init`` refuses (path, reason): a config exists, a bad _config.yml
+    ├── StateError       the state folder cannot be used (path, reason): not a folder, read-only
+    └── UsageError       a command-line flag names something unusable (flag, reason)
 
 Messages follow ``<where>: <rule>, got <value!r>`` so that a log line says what to fix.
 """
@@ -73,3 +75,21 @@ class InitError(RefeedError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class StateError(RefeedError):
+    """The state folder (``state.dir``) cannot hold the store: nothing is built."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class UsageError(RefeedError):
+    """A command-line flag names a file or folder that cannot be used."""
+
+    def __init__(self, flag: str, reason: str) -> None:
+        self.flag = flag
+        self.reason = reason
+        super().__init__(f"{flag}: {reason}")

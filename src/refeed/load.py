@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import yaml
 
 from .chars import feed_safe
-from .config import ArticlesConfig
+from .config import ArticlesConfig, yaml_problem
 from .errors import ArticleError
 from .models import Article, BodyFormat, Problem
 
@@ -268,8 +268,8 @@ def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
     try:
         meta = _frontmatter().load(meta_text, Loader=_TextLoader)
     except yaml.YAMLError as exc:
-        reason = " ".join(str(exc).split())
-        raise ArticleError(source, f"frontmatter: not valid YAML: {reason[:300]}") from None
+        first = _first_line(text, meta_text)
+        raise ArticleError(source, f"frontmatter: {yaml_problem(exc, first)[:300]}") from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise ArticleError(source, f"frontmatter: unreadable value: {exc}") from None
     if meta is None:
@@ -280,6 +280,13 @@ def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
         )
     _check_size(meta, source)
     return meta, body
+
+
+def _first_line(text: str, meta_text: str) -> int:
+    """The line of the file on which the frontmatter's YAML starts (after the ``---`` line)."""
+    normal = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    found = normal.find(meta_text) if meta_text else -1
+    return normal.count("\n", 0, found) + 1 if found >= 0 else 2
 
 
 def body_of(text: str, source: str) -> str:

@@ -36,7 +36,7 @@ class Service:
     def __init__(self, config_path: Path, loader: Loader = load_config) -> None:
         self.config_path = config_path
         self.loader = loader
-        self.cfg = _checked(loader(config_path))  # a bad config at start is the caller's error
+        self.cfg = validate(loader(config_path))  # a bad config at start is the caller's error
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
         self.build_lock = threading.Lock()
@@ -82,9 +82,13 @@ class Service:
     def reload(self) -> None:
         """Re-read the config; a refused one leaves the running one in force."""
         try:
-            cfg = _checked(self.loader(self.config_path))
-        except ConfigError as exc:
-            log.error("config reload refused, keeping the previous one:\n%s", exc)
+            cfg = validate(self.loader(self.config_path))
+        except ConfigError as exc:  # all or nothing: the running config stays in force
+            log.error(
+                "config reload refused, the running config stays: %s: %s",
+                exc.source, "; ".join(exc.problems),
+            )  # fmt: skip
+            pipeline.record_refusal(self.cfg, exc, datetime.now(UTC))
             return
         self.cfg = cfg
         log.info("config reloaded from %s", self.config_path)
@@ -138,16 +142,24 @@ class Service:
             )
 
 
-def _checked(cfg: Config) -> Config:
-    """Refuse a crontab expression APScheduler cannot read, naming the key."""
+def validate(cfg: Config) -> Config:
+    """``cfg`` if a build and the schedule can run with it (what ``refeed check`` checks of the
+    config); else ConfigError naming the key: a crontab APScheduler cannot read, a selector,
+    a folder (:func:`refeed.pipeline.validate`)."""
+    if (problem := schedule_problem(cfg)) is not None:
+        raise ConfigError(cfg.source, [problem])
+    pipeline.validate(cfg)
+    return cfg
+
+
+def schedule_problem(cfg: Config) -> str | None:
+    """Why APScheduler cannot run ``watch.full_rebuild``, naming the key; None when it can."""
     if cfg.watch.full_rebuild:
         try:
             CronTrigger.from_crontab(cfg.watch.full_rebuild, timezone=UTC)
         except ValueError as exc:
-            raise ConfigError(
-                cfg.source, [f"watch.full_rebuild: {exc}, got {cfg.watch.full_rebuild!r}"]
-            ) from None
-    return cfg
+            return f"watch.full_rebuild: {exc}, got {cfg.watch.full_rebuild!r}"
+    return None
 
 
 def watch(config_path: Path, loader: Loader = load_config) -> None:

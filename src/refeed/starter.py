@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from .config import PERMALINK_FIELDS, config_from_dict
+from .config import PERMALINK_FIELDS, config_from_dict, yaml_problem
 from .errors import ConfigError, InitError, WriteError
 from .hexo.site import HEXO_PLACEHOLDER_URL, HexoSite, read_site
 from .slugs import is_canonical, preferred_slug
@@ -64,7 +64,7 @@ def _hexo_site(path: Path) -> HexoSite:
     except (OSError, UnicodeDecodeError) as exc:
         raise InitError(str(path), f"cannot be read: {exc}") from None
     except yaml.YAMLError as exc:
-        raise InitError(str(path), f"not valid YAML: {' '.join(str(exc).split())}") from None
+        raise InitError(str(path), yaml_problem(exc)) from None
     except ValueError as exc:
         raise InitError(str(path), str(exc)) from None
 

@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .errors import RefeedError
+from .errors import RefeedError, StateError
 from .models import Article, Entry, Listing, StoredObject
 
 log = logging.getLogger("refeed")
@@ -338,31 +338,55 @@ class State:
 
     def read_status(self) -> dict[str, Any]:
         """The last ``status.json`` (empty if there is none or it cannot be read)."""
-        try:
-            status = json.loads((self.folder / "status.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return status if isinstance(status, dict) else {}
+        return read_status(self.folder)
 
     def write_status(self, status: dict[str, Any]) -> None:
-        """``status.json`` for monitoring, replaced atomically."""
-        target = self.folder / "status.json"
-        tmp = target.with_name(f".status.{os.getpid()}.tmp")
-        try:
-            tmp.write_text(json.dumps(status, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            tmp.replace(target)
-        except OSError as exc:  # monitoring must never cost a build
-            log.warning("%s: status not written: %s", target, exc.strerror or exc)
-            tmp.unlink(missing_ok=True)
+        write_status(self.folder, status)
+
+
+def read_status(folder: Path) -> dict[str, Any]:
+    """The last ``status.json`` in ``folder`` (empty if there is none or it cannot be read)."""
+    try:
+        status = json.loads((folder / "status.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return status if isinstance(status, dict) else {}
+
+
+def write_status(folder: Path, status: dict[str, Any]) -> None:
+    """``status.json`` for monitoring, replaced atomically; a failure is a warning only."""
+    target = folder / "status.json"
+    tmp = target.with_name(f".status.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(status, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        tmp.replace(target)
+    except OSError as exc:  # monitoring must never cost a build
+        log.warning("%s: status not written: %s", target, exc.strerror or exc)
+        tmp.unlink(missing_ok=True)
+
+
+_WHERE = "choose a writable folder with state.dir or --state"
 
 
 @contextlib.contextmanager
 def open_state(folder: Path, wait: bool = True) -> Iterator[State]:
-    """Lock ``folder``, open (or start afresh) its store, and commit when the block succeeds."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Lock ``folder``, open (or start afresh) its store, and commit when the block succeeds.
+
+    A folder that cannot hold the store (a file in its place, read-only, full) is a
+    :class:`StateError` naming it, never an OSError or a sqlite3 error.
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StateError(str(folder), f"not a folder, {_WHERE}") from None
+    except OSError as exc:
+        raise StateError(str(folder), f"cannot be created: {exc.strerror}, {_WHERE}") from None
     path = folder / "state.sqlite3"
     with _locked(folder / "lock", wait):
-        db = _connect(path)
+        try:
+            db = _connect(path)
+        except sqlite3.Error as exc:
+            raise StateError(str(path), f"cannot be opened: {exc}, {_WHERE}") from None
         try:
             db.execute("BEGIN")
             yield State(db, folder)
@@ -376,6 +400,8 @@ def open_state(folder: Path, wait: bool = True) -> Iterator[State]:
                 sqlite3.SQLITE_CORRUPT,
                 sqlite3.SQLITE_NOTADB,
             ):
+                if isinstance(exc, sqlite3.OperationalError):  # read-only, full, locked
+                    raise StateError(str(path), f"cannot be written: {exc}, {_WHERE}") from None
                 raise
             db.close()
             _remove(path)
@@ -389,7 +415,11 @@ def open_state(folder: Path, wait: bool = True) -> Iterator[State]:
 
 @contextlib.contextmanager
 def _locked(path: Path, wait: bool) -> Iterator[None]:
-    with path.open("a") as handle:
+    try:
+        handle = path.open("a")
+    except OSError as exc:
+        raise StateError(str(path.parent), f"cannot be written: {exc.strerror}, {_WHERE}") from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
@@ -413,8 +443,9 @@ def _connect(path: Path) -> sqlite3.Connection:
             return db
         except sqlite3.DatabaseError as exc:
             db.close()
-            if attempt == 2:
-                raise
+            code = getattr(exc, "sqlite_errorcode", None)  # None: the version check above
+            if attempt == 2 or code not in (None, sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+                raise  # not damage (read-only, full, I/O): the store is kept
             log.warning(
                 "%s: state store unusable (%s); starting afresh: the next build re-reads everything",
                 path,

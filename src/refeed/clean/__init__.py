@@ -33,6 +33,9 @@ ALLOWED_TAGS = policy.ALLOWED_TAGS
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+_EMPTY_CONTAINER = re.compile(
+    r"<(" + "|".join(sorted(policy.EMPTY_CONTAINERS)) + r")\b[^>]*>\s*</\1>", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,19 @@ def clean_html(html: str, base_url: str, rules: Rules, *, engine: Engine = "blea
     html = _XML_DECL.sub("", _CHAR_REF.sub(_drop_bad_ref, feed_safe(html)))
     if not html.strip():
         return ""
-    prepared = tree.prepare(html, base_url, rules.combined)
     if engine == "nh3":
         from . import nh3_engine as sanitizer
     else:
         from . import bleach_engine as sanitizer  # type: ignore[no-redef]
-    return sanitizer.sanitize(prepared).strip()
+    cleaned: str = sanitizer.sanitize(tree.prepare(html, base_url, rules.combined))
+    # An engine whose parser nests misplaced markup differently (bleach's html5lib: an <a>
+    # split around a <table>) can leave an empty container the tree pass would remove: once
+    # more until none is left, so that cleaning the output again changes nothing.
+    for _ in range(3):
+        if not _EMPTY_CONTAINER.search(cleaned):
+            break
+        cleaned = sanitizer.sanitize(tree.prepare(cleaned, base_url, ""))
+    return cleaned.strip()
 
 
 def _drop_bad_ref(match: re.Match[str]) -> str:

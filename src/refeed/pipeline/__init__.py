@@ -15,16 +15,40 @@ from functools import partial
 
 from .. import assemble, load, state, thumbs
 from ..config import Config, PublishConfig
-from ..errors import ArticleError, ConfigError
+from ..errors import ArticleError, ConfigError, WriteError
 from ..models import Article, Entry, Problem, RunReport
 from .bodies import tag_notes
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, private_problem, report_unchanged
 from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
-from .run import Progress, Run, fingerprint, log, rules, scan_articles
+from .run import Progress, Run, fingerprint, folder_problem, log, rules, scan_articles
 from .uploads import check_targets, publish_output, require_client
 
-__all__ = ["build", "check", "upload"]
+__all__ = ["build", "check", "record_refusal", "upload", "validate"]
+
+
+def validate(cfg: Config) -> None:
+    """Refuse, naming the keys, a config a build could not run with: selectors lexbor cannot
+    apply, an article folder that is not one, output or state folders refeed cannot write.
+    ``watch`` runs this at start and on every reload, before anything changes."""
+    rules(cfg)
+    problems = []
+    if not cfg.articles.dir.is_dir():
+        problems.append(f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}")
+    for folder, key in ((cfg.output.dir, "output.dir"), (cfg.state_dir, "state.dir")):
+        if (unusable := folder_problem(folder, key)) is not None:
+            problems.append(f"{key}: {unusable}, got {str(folder)!r}")
+    if problems:
+        raise ConfigError(cfg.source, problems)
+
+
+def record_refusal(cfg: Config, refused: ConfigError, now: datetime) -> None:
+    """A refused reload in ``status.json`` (the running config's state folder): monitoring
+    sees it at once, not an older error."""
+    status = state.read_status(cfg.state_dir)
+    status["last_error"] = f"config reload refused: {'; '.join(refused.problems)}"
+    status["config_refused_at"] = now.isoformat(timespec="seconds")
+    state.write_status(cfg.state_dir, status)
 
 
 def check(cfg: Config) -> list[Problem]:
@@ -33,6 +57,10 @@ def check(cfg: Config) -> list[Problem]:
     rules(cfg)
     require_client(cfg)
     problems: list[Problem] = []
+    for folder, where in ((cfg.output.dir, "output.dir"), (cfg.state_dir, "state.dir")):
+        if (unusable := folder_problem(folder, where)) is not None:
+            problems.append(Problem(str(folder), unusable))
+            log.warning("%s", problems[-1])
     sources, not_followed, drafts = scan_articles(cfg)
     for problem in not_followed:
         log.warning("%s", problem)
@@ -125,6 +153,8 @@ def _build(
     full: bool,
 ) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
+    if (problem := folder_problem(cfg.output.dir, "output.dir or --output")) is not None:
+        raise WriteError(str(cfg.output.dir), problem)  # one line, not one per feed file
     uploading = bool(cfg.publish.targets) and not cfg.publish.deferred
     if uploading:
         require_client(cfg)
@@ -183,6 +213,13 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
     ]
     run.report.published = len(listings)
     run.store.set_meta("published", str(len(listings)))
+    try:  # here, not at start: a config refused on the way has created nothing
+        run.cfg.output.dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # what the permission bits do not tell (a read-only file system)
+        where = "set output.dir or --output to a writable folder"
+        reason = f"cannot be created: {exc.strerror}; {where}"
+        raise WriteError(str(run.cfg.output.dir), reason) from None
+    prune = prune or run.cfg.output.prune  # --prune also forces a build that plans (above)
     handle_orphans(run, feeds, prune, newest)
     publish(run, feeds)
     publish_pages(run, feeds)

@@ -196,6 +196,8 @@ def publish_pages(run: Run, feeds: list[Feed]) -> None:
 
     cfg = run.cfg
     pages: dict[str, bytes] = {}
+    # A feed kept empty (output.prune: false) is no feed to subscribe to: never advertised.
+    feeds = [feed for feed in feeds if feed.entries or not assemble.is_orphan(feed.spec)]
     if cfg.output.opml:
         pages[OPML_FILE] = render.render_opml(feeds, cfg.site.title, cfg.output.formats)
     if cfg.output.index:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
 from .. import load, state
@@ -102,6 +103,10 @@ def scan_articles(cfg: Config) -> Scanned:
             cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
         )
     sources, not_followed = load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+    for problem in not_followed:  # the folder itself unreadable: refused, or every article
+        if problem.path == ".":  # would look deleted and leave its feeds
+            where = f"articles.dir: {problem.reason}, got {str(cfg.articles.dir)!r}"
+            raise ConfigError(cfg.source, [where])
     hexo_source = (cfg.articles.dir / HEXO_POSTS).is_dir()
     assets = cfg.articles.post_asset_folder
     hidden = any(source.rel[0] == "_" or "/_" in source.rel for source in sources)
@@ -134,6 +139,21 @@ def _not_a_post(rel: str, *, hexo_source: bool, post_stems: set[str]) -> str | N
 
 HEXO_POSTS = "_posts"
 _POST_FOLDERS = frozenset([HEXO_POSTS, "_drafts"])
+
+
+def folder_problem(folder: Path, where: str) -> str | None:
+    """Why refeed cannot keep its files in ``folder`` (a file in its place, no write access to
+    it or to the folder that would hold it), or None; nothing is created to find out."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing == folder and not folder.is_dir():
+        return f"not a folder; set {where} to a folder"
+    if not existing.is_dir():
+        return f"cannot be created: {existing} is not a folder; set {where} to a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"not writable{'' if existing == folder else f' ({existing})'}; set {where} to a writable folder"
+    return None
 
 
 def fingerprint(*parts: object) -> str:
