@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +15,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+import trustme
 from lxml import etree
 
 import refeed
@@ -20,7 +23,7 @@ from conftest import NOW, SiteFactory, article
 from feedcheck import check_feed, feed_files
 from refeed.config import ThumbnailsConfig
 from refeed.errors import FetchError
-from refeed.net import Guard, Prober, make_client, user_agent
+from refeed.net import Guard, Prober, Resolver, make_client, user_agent
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1226  # 1,234 bytes
 JPEG = b"\xff\xd8\xff\xe0" + b"\x11" * 4996  # 5,000 bytes
@@ -30,7 +33,9 @@ GIF = b"GIF89a" + b"\x22" * 94
 class Server:
     """Routes that each behave like a kind of image host; requests are recorded."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.hub_posts: list[dict[str, list[str]]] = []
         outer = self
@@ -57,9 +62,12 @@ class Server:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.port = self.httpd.server_address[1]
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.base = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -151,7 +159,9 @@ def server() -> Iterator[Server]:
 
 
 @contextlib.contextmanager
-def prober(**settings: object) -> Iterator[Prober]:
+def prober(
+    resolver: Resolver | None = None, verify: ssl.SSLContext | bool = True, **settings: object
+) -> Iterator[Prober]:
     values: dict[str, object] = {
         "allow": ("127.0.0.1",),
         "timeout": 1.0,
@@ -159,12 +169,13 @@ def prober(**settings: object) -> Iterator[Prober]:
         "retries": 1,
     }
     cfg = ThumbnailsConfig(**{**values, **settings})  # type: ignore[arg-type]
-    with make_client("https://site.example/", cfg.timeout) as client:
-        yield Prober(cfg, client, Guard(cfg.allow))
+    guard = Guard(cfg.allow, resolver) if resolver else Guard(cfg.allow)
+    with Prober(cfg, guard, site_url="https://site.example/", verify=verify) as p:
+        yield p
 
 
 def probe(server: Server, path: str, **settings: object) -> tuple[int, str, str | None]:
-    with prober(**settings) as p:
+    with prober(None, True, **settings) as p:
         result = p.probe_all([server.base + path])[server.base + path]
     return result.length, result.type, result.error
 
@@ -245,6 +256,9 @@ def test_mirror_refuses_huge_and_non_image_bodies(server: Server) -> None:
 
 # ------------------------------------------------------------------ the guard
 
+PUBLIC = "93.184.216.34"
+PUBLIC6 = "2606:2800:220:1:248:1893:25c8:1946"
+
 
 @pytest.mark.parametrize(
     "address",
@@ -260,25 +274,163 @@ def test_mirror_refuses_huge_and_non_image_bodies(server: Server) -> None:
         "0.0.0.0",
         "100.64.0.1",
         "fd00::1",
+        "ff02::1",
+        # IPv6 forms that carry a private IPv4 address, judged as that address
+        "::ffff:127.0.0.1",  # IPv4-mapped
+        "::127.0.0.1",  # IPv4-compatible
+        "::ffff:0:7f00:1",  # SIIT IPv4-translated
+        "64:ff9b::7f00:1",  # NAT64, well-known prefix
+        "64:ff9b::a9fe:a9fe",  # NAT64 to 169.254.169.254
+        "64:ff9b:1::7f00:1",  # local-use NAT64, /96 layout
+        "64:ff9b:1:7f00:0:100:5db8:d822",  # local-use NAT64, /48 layout: 127.0.0.1 (public at /96)
+        "2002:7f00:1::",  # 6to4
+        "2002:a00:1::1",  # 6to4 to 10.0.0.1
+        "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo, client 127.0.0.1
+        "2001:0:a00:1:8000:63bf:a247:27dd",  # Teredo, relay 10.0.0.1
     ],
 )
 def test_the_guard_refuses_non_public_addresses(address: str) -> None:
     guard = Guard((), resolver=lambda host: [address])
     with pytest.raises(FetchError, match="not a public address"):
         guard.check("http://images.example/a.png")
+        guard.addresses("images.example")
+    with pytest.raises(FetchError, match="not a public address"):  # written in the URL
+        guard.check(f"http://[{address}]/a.png" if ":" in address else f"http://{address}/a.png")
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        PUBLIC,
+        PUBLIC6,
+        "::ffff:93.184.216.34",
+        "64:ff9b::5db8:d822",
+        "2002:5db8:d822::1",
+        "2001:0:4136:e378:8000:63bf:a247:27dd",  # Teredo: relay and client both public
+    ],
+)
+def test_the_guard_allows_public_addresses_in_every_form(address: str) -> None:
+    assert Guard((), resolver=lambda host: [address]).addresses("images.example") == [address]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        [PUBLIC, "127.0.0.1"],
+        ["127.0.0.1", PUBLIC],
+        [PUBLIC, PUBLIC6, "10.0.0.1"],
+        [PUBLIC6, "64:ff9b::a00:1"],
+        [PUBLIC, "fe80::1%eth0"],
+        [PUBLIC, "not an address"],
+        [],
+    ],
+)
+def test_every_resolved_address_must_be_public(answer: list[str]) -> None:
+    with pytest.raises(FetchError, match=r"not a public address|no address"):
+        Guard((), resolver=lambda host: answer).addresses("images.example")
+
+
+def test_a_host_with_several_public_addresses_is_allowed_in_the_resolvers_order() -> None:
+    guard = Guard((), resolver=lambda host: [PUBLIC6, PUBLIC])
+    assert guard.addresses("images.example") == [PUBLIC6, PUBLIC]
 
 
 def test_the_guard_allows_public_addresses_and_configured_exceptions() -> None:
-    Guard((), resolver=lambda host: ["93.184.216.34"]).check("https://images.example/a.png")
-    Guard(("10.0.0.0/8",), resolver=lambda host: ["10.9.9.9"]).check(
-        "https://internal.example/a.png"
-    )
-    Guard(("internal.example",), resolver=lambda host: ["10.9.9.9"]).check(
-        "https://internal.example/a.png"
-    )
+    Guard((), resolver=lambda host: [PUBLIC]).check("https://images.example/a.png")
+    assert Guard(("10.0.0.0/8",), resolver=lambda host: ["10.9.9.9"]).addresses(
+        "internal.example"
+    ) == ["10.9.9.9"]
+    assert Guard(("10.0.0.0/8",), resolver=lambda host: ["::ffff:10.9.9.9"]).addresses(
+        "internal.example"
+    ) == ["::ffff:10.9.9.9"]  # judged as the IPv4 it carries, allow list included
+    assert Guard(("internal.example",), resolver=lambda host: ["10.9.9.9"]).addresses(
+        "Internal.Example"
+    ) == ["internal.example"]  # exempt by name: connected to as any client would
     Guard(("127.0.0.1",)).check("http://127.0.0.1:8080/a.png")
     with pytest.raises(FetchError, match="only http and https"):
         Guard(()).check("ftp://files.example/a.png")
+
+    def unresolvable(host: str) -> list[str]:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    with pytest.raises(FetchError, match=r"cannot resolve x.example: .*not known"):
+        Guard((), resolver=unresolvable).addresses("x.example")
+
+
+@pytest.fixture
+def twins() -> Iterator[tuple[Server, Server]]:
+    """An allowed image host on 127.0.0.1 and, on the same port of 127.0.0.2 (not allowed), the
+    internal service a rebinding answer points at."""
+    for _ in range(20):
+        public = Server()
+        try:
+            internal = Server("127.0.0.2", public.port)
+        except OSError:  # that port is taken on 127.0.0.2: another pair
+            public.close()
+            continue
+        yield public, internal
+        public.close()
+        internal.close()
+        return
+    pytest.fail("no port free on both 127.0.0.1 and 127.0.0.2")
+
+
+def test_a_rebinding_resolver_never_gets_a_request_to_the_address_it_swaps_in(
+    twins: tuple[Server, Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The system resolver answers the allowed address, then the internal one, by turns: every
+    connection goes to an address the guard judged, from the one lookup it judged."""
+    public, internal = twins
+    answers = ["127.0.0.1", "127.0.0.2"]
+    lookups: list[str] = []
+    real = socket.getaddrinfo
+
+    def rebinding(host: object, port: object, *args: object, **kwargs: object) -> object:
+        if host != "images.test":
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+        lookups.append(answers[len(lookups) % 2])
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (lookups[-1], port or 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    results = {}
+    for client in range(4):  # a new client, so a new connection and a new lookup, each time
+        urls = [f"http://images.test:{public.port}/img.png?{client}-{n}" for n in range(2)]
+        with prober(concurrency=1, retries=0) as p:
+            results.update(p.probe_all(urls))
+    assert internal.requests == []
+    assert public.requests and len(lookups) >= 4
+    refused = [r.error or "" for r in results.values() if r.error]
+    assert refused and all("resolves to 127.0.0.2, not a public address" in e for e in refused)
+
+
+def test_a_refused_connection_falls_through_to_the_next_allowed_address(server: Server) -> None:
+    answer = ["127.0.0.3", "127.0.0.1"]  # nothing listens on 127.0.0.3
+    with prober(resolver=lambda host: answer, allow=("127.0.0.0/8",)) as p:
+        url = f"http://images.test:{server.httpd.server_address[1]}/img.png"
+        assert p.probe_all([url])[url].length == 1234
+    assert server.requests[0][2]["Host"] == f"images.test:{server.httpd.server_address[1]}"
+
+
+def test_https_keeps_the_name_for_sni_the_certificate_and_the_host_header() -> None:
+    ca = trustme.CA()
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("images.test").configure_cert(server_side)
+    names: list[str | None] = []
+    server_side.sni_callback = lambda sock, name, ctx: names.append(name)
+    client_side = ssl.create_default_context()
+    ca.configure_trust(client_side)
+    https = Server(tls=server_side)
+    try:
+        with prober(resolver=lambda host: ["127.0.0.1"], verify=client_side) as p:
+            good = f"https://images.test:{https.port}/img.png"
+            wrong = f"https://other.test:{https.port}/img.png"
+            results = p.probe_all([good, wrong])
+    finally:
+        https.close()
+    assert (results[good].length, results[good].error) == (1234, None)
+    assert "CERTIFICATE_VERIFY_FAILED" in (results[wrong].error or "")  # checked for the name
+    assert "images.test" in names and "other.test" in names
+    assert [h["Host"] for _, _, h in https.requests] == [f"images.test:{https.port}"]
 
 
 # ------------------------------------------------------------------ in builds

@@ -190,8 +190,7 @@ def probe(run: Run, urls: list[str]) -> dict[str, state.ThumbFact]:
     cfg = run.cfg.thumbnails
     mirror = cfg.mode == "mirror"
     checked = run.now.timestamp()
-    with net.make_client(run.cfg.site.url, cfg.timeout) as client:
-        prober = net.Prober(cfg, client, net.Guard(cfg.allow))
+    with net.Prober(cfg, net.Guard(cfg.allow), site_url=run.cfg.site.url) as prober:
         probes = prober.probe_all(urls, mirror=mirror)
     facts = {}
     for url in urls:
