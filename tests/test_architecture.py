@@ -37,6 +37,7 @@ OWNERS = {
     "dateutil": "dates",
     "httpx": "net",
     "httpcore": "net",
+    "imagesize": "thumbs",
     "apscheduler": "service",
 }
 

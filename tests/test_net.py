@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import ssl
 import threading
@@ -18,6 +19,7 @@ import pytest
 import trustme
 from lxml import etree
 
+import images
 import refeed
 from conftest import NOW, SiteFactory, article
 from feedcheck import check_feed, feed_files
@@ -25,9 +27,12 @@ from refeed.config import ThumbnailsConfig
 from refeed.errors import FetchError
 from refeed.net import Guard, Prober, Resolver, make_client, user_agent
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 1226  # 1,234 bytes
-JPEG = b"\xff\xd8\xff\xe0" + b"\x11" * 4996  # 5,000 bytes
-GIF = b"GIF89a" + b"\x22" * 94
+PNG = images.png(size=1234)
+JPEG = images.jpeg(size=5000)
+GIF = images.gif(size=100)
+SCRIPTED_SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.domain)</script></svg>'
+)
 
 
 class Server:
@@ -111,6 +116,13 @@ class Server:
                     h.wfile.write(JPEG)  # a start only: the client must stop reading
         elif path == "/notimage.jpg":
             self.send(h, 200, b"<html>not an image</html>", "image/jpeg", head)
+        elif path == "/script.svg":
+            self.send(h, 200, SCRIPTED_SVG, "image/svg+xml", head)
+        elif path == "/headless.png":  # PNG magic bytes, no header behind them
+            self.send(h, 200, PNG[:8] + b"<script>alert(1)</script>", "image/png", head)
+        elif path in ("/img.webp", "/img.avif"):
+            kind = path.rsplit(".", 1)[1]
+            self.send(h, 200, images.RASTERS[f"image/{kind}"](size=300), f"image/{kind}", head)
         else:
             self.send(h, 404, b"missing", "text/plain", head)
 
@@ -247,11 +259,23 @@ def test_the_budget_bounds_a_whole_build(server: Server) -> None:
 
 def test_mirror_refuses_huge_and_non_image_bodies(server: Server) -> None:
     urls = [server.base + "/huge.jpg", server.base + "/notimage.jpg", server.base + "/img.png"]
-    with prober(mirror_max_bytes=1024 * 1024) as p:
+    with prober(None, True, mirror_max_bytes=1024 * 1024) as p:
         results = p.probe_all(urls, mirror=True)
     assert "over thumbnails.mirror_max_size" in (results[server.base + "/huge.jpg"].error or "")
-    assert "not an image" in (results[server.base + "/notimage.jpg"].error or "")
+    assert "match no image format" in (results[server.base + "/notimage.jpg"].error or "")
     assert results[server.base + "/img.png"].body == PNG
+
+
+def test_mirror_accepts_raster_images_only(server: Server) -> None:
+    paths = ["/script.svg", "/headless.png", "/img.webp", "/img.avif", "/img.png"]
+    with prober() as p:
+        results = p.probe_all([server.base + path for path in paths], mirror=True)
+    got = {path: results[server.base + path] for path in paths}
+    assert "image/svg+xml is not a raster image" in (got["/script.svg"].error or "")
+    assert "image/png header gives no dimensions" in (got["/headless.png"].error or "")
+    assert got["/script.svg"].body is None and got["/headless.png"].body is None
+    assert [got[p].type for p in paths[2:]] == ["image/webp", "image/avif", "image/png"]
+    assert all(got[p].error is None and got[p].body for p in paths[2:])
 
 
 # ------------------------------------------------------------------ the guard
@@ -502,6 +526,21 @@ def test_mirror_mode_serves_thumbnails_from_the_feeds_folder(
     (cfg.articles.dir / "a0.md").unlink()
     report = refeed.build(cfg, now=NOW, prune=True)
     assert f"media/{media[0].name}" in report.pruned and not media[0].exists()
+
+
+def test_mirror_mode_never_publishes_a_scripted_svg(
+    make_site: SiteFactory, server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = site(make_site, server, ["/script.svg", "/headless.png"], mode="mirror")
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        refeed.build(cfg, now=NOW)
+    assert not (cfg.output.dir / "media").exists()
+    urls = {url for url, _, _ in enclosures(cfg).values()}
+    assert urls == {
+        server.base + "/script.svg",
+        server.base + "/headless.png",
+    }  # linked, not copied
+    assert "not mirrored: image/svg+xml is not a raster image" in caplog.text
 
 
 def test_websub_hub_is_linked_and_told_once_per_changed_feed(

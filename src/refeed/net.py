@@ -26,7 +26,7 @@ from . import addresses
 from .__about__ import __version__
 from .config import ThumbnailsConfig
 from .errors import FetchError
-from .thumbs import guess_type, sniff_type
+from .thumbs import guess_type, raster, sniff_type
 
 log = logging.getLogger("refeed")
 Resolver = Callable[[str], list[str]]
@@ -300,9 +300,10 @@ class Prober:
             data = _read_some(got, self.cfg.mirror_max_bytes + 1)
         if len(data) > self.cfg.mirror_max_bytes:
             raise FetchError(url, "over thumbnails.mirror_max_size")
-        kind = sniff_type(data[:_SNIFF_BYTES])
-        if kind is None:
-            raise FetchError(url, "not an image (its first bytes match no image format)")
+        try:
+            kind, _, _ = raster(data)  # by magic bytes and the dimensions in its header
+        except ValueError as exc:
+            raise FetchError(url, f"not mirrored: {exc}") from None
         return Probe(len(data), kind, body=data)
 
     # ----------------------------------------------------------------- requests
