@@ -20,7 +20,7 @@ from refeed import clean, load, render
 from refeed.config import StateConfig
 from refeed.errors import ConfigError
 from refeed.models import Feed, FeedFormat, Thumbnail
-from refeed.pipeline import publishing, run
+from refeed.pipeline import entries, publishing, run
 
 
 def build(cfg: refeed.Config, **kw: object) -> refeed.RunReport:
@@ -129,6 +129,37 @@ def test_an_article_that_fails_to_clean_costs_only_itself(
         for e in check_feed((cfg.output.dir / "categories/good/rss.xml").read_bytes()).entries
     ]
     assert titles == ["A good article"]
+
+
+def test_bodies_are_cleaned_from_the_file_that_was_scanned_and_parsed(
+    make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "a.md": article("A", body="<p>first A</p>", categories=["Good"]),
+            "b.md": article("B", body="<p>first B</p>", categories=["Good"]),
+        }
+    )
+    secret = tmp_path / "secret.md"
+    secret.write_text(article("A", body="<p>SECRET</p>", categories=["Good"]), encoding="utf-8")
+    real = entries.clean_all
+
+    def swap_then_clean(jobs: list[entries.CleanJob], cfg: refeed.Config) -> object:
+        (cfg.articles.dir / "a.md").unlink()  # between the parse and the cleaning
+        (cfg.articles.dir / "a.md").symlink_to(secret)
+        with (cfg.articles.dir / "b.md").open("r+", encoding="utf-8") as same_file:
+            same_file.write(article("B", body="<p>EDITED</p>", categories=["Good"]))
+        return real(jobs, cfg)
+
+    monkeypatch.setattr(entries, "clean_all", swap_then_clean)
+    report = build(cfg)
+    assert {p.path: p.reason for p in report.skipped} == {
+        "a.md": "not read: it became a link after the scan",
+        "b.md": "changed since it was read: published on the next build",
+    }
+    for path in cfg.output.dir.rglob("*.*"):
+        assert b"SECRET" not in path.read_bytes() and b"EDITED" not in path.read_bytes()
 
 
 def test_future_posts_are_held_back_or_published_by_config(make_site: SiteFactory) -> None:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 
 from .. import assemble, load, state, thumbs, write
 from ..config import Config
+from ..errors import ArticleError
 from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
 from ..urls import join_path
 from .run import Parts, Run, fingerprint, guarded, log, parallel, rules
@@ -24,7 +24,8 @@ class CleanJob:
 
     key: str
     source: str
-    path: str
+    file: load.SourceFile  # as scanned: read without following links, checked to be that file
+    digest: str  # of the bytes the article was parsed from: a body edited since waits a build
     body_format: BodyFormat
     base: str
     summary: str | None
@@ -56,7 +57,8 @@ def make_entries(
         CleanJob(
             items[source].clean_key,
             source,
-            str(cfg.articles.dir / source),
+            run.sources[source],
+            run.digests[source],
             articles[source].body_format,
             cfg.articles.base_url or items[source].entry.link,
             articles[source].summary,
@@ -232,8 +234,10 @@ def clean_one(
     from .. import clean
 
     try:
-        source = load.SourceFile(job.source, Path(job.path))
-        text = load.decode(load.read_bytes(source, max_bytes), job.source, encodings)
+        data = load.read_bytes(job.file, max_bytes)
+        if hashlib.blake2b(data, digest_size=16).hexdigest() != job.digest:
+            return "changed since it was read: published on the next build"
+        text = load.decode(data, job.source, encodings)
         body = load.body_of(text, job.source)
         content = clean.clean_html(
             clean.to_html(body, job.body_format), job.base, clean.compile_rules(selectors)
@@ -242,6 +246,8 @@ def clean_one(
             summary = clean.plain_text(job.summary) if "<" in job.summary else job.summary
         else:
             summary = clean.summarize(clean.plain_text(content), summary_length)
+    except ArticleError as exc:  # the file is not the one scanned, or no longer readable
+        return exc.reason
     except Exception as exc:  # one bad body must not cost the others
         return f"cannot clean body: {type(exc).__name__}: {exc}"
     return content, summary

@@ -39,6 +39,7 @@ def compare(run: Run, settle: float) -> Scan:
     for problem in report.not_followed:
         log.warning("%s", problem)
     report.articles_read = len(sources)
+    run.sources = {source.rel: source for source in sources}
     known = store.articles()
     found = Scan(gone=set(known) - {s.rel for s in sources})
     store.forget_articles(sorted(found.gone))
@@ -214,7 +215,8 @@ def drop_duplicate_ids(run: Run) -> None:
 def parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:
     try:
         text = load.decode(data, source.rel, cfg.articles.encodings)
-        mtime = source.path.stat().st_mtime if cfg.articles.missing_date == "mtime" else None
+        # The scan's mtime: the file is not opened again, so never through a link swapped in.
+        mtime = source.mtime_ns / 1e9 if cfg.articles.missing_date == "mtime" else None
         flat = not cfg.categories.hierarchical
         return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
     except ArticleError:

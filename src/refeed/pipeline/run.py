@@ -45,6 +45,7 @@ class Run:
     report: RunReport = field(default_factory=RunReport)
     listings: list[Listing] = field(default_factory=list)  # the articles to publish
     digests: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, load.SourceFile] = field(default_factory=dict)  # as scanned, by path
     parts: dict[str, Parts] = field(default_factory=dict)  # entry id -> what it is made of
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
