@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from feedcheck import check_feed, feed_files
 from refeed import clean, load, render
 from refeed.config import StateConfig
 from refeed.errors import ConfigError
-from refeed.models import Feed, FeedFormat, Thumbnail
+from refeed.models import FEED_FILES, Feed, FeedFormat, Thumbnail
 from refeed.pipeline import entries, publishing, run
 
 
@@ -528,6 +529,51 @@ def test_ids_survive_edits_of_title_date_categories_and_a_rename(make_site: Site
     cfg = make_site({}, articles={"permalink": "p/{name}.html"})
     build(cfg)
     assert ids() == first
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss", "json"])
+def test_ids_survive_a_move_after_the_state_store_is_deleted(
+    make_site: SiteFactory, fmt: str
+) -> None:
+    """A new store takes the ids back from the published feeds (by title and date)."""
+    same: dict[str, Any] = {"date": "2021-11-05T00:00:00Z", "categories": ["One"]}
+    cfg = make_site(
+        {
+            "posts/a.md": article("Moved", **same),
+            "posts/b.md": article("Twin", **same),
+            "posts/c.md": article("Twin", **same),  # same title and date as b
+            "d.md": article("Moved", date="2021-11-06T00:00:00Z"),  # a title alone is no match
+        },
+        output={"formats": [fmt]},
+    )
+    build(cfg)
+    feed = cfg.output.dir / FEED_FILES[fmt]  # type: ignore[index]
+
+    def ids() -> list[tuple[str, str, str]]:
+        if fmt == "json":
+            items = json.loads(feed.read_bytes())["items"]
+            return sorted((i["title"], i["date_published"], i["id"]) for i in items)
+        return sorted((e.title, e.published, e.id) for e in check_feed(feed.read_bytes()).entries)
+
+    def move(name: str, to: str) -> None:
+        (cfg.articles.dir / name).rename(cfg.articles.dir / to)
+
+    first = ids()
+    assert len({identity for _, _, identity in first}) == 4
+    move("posts/a.md", "a.md")
+    move("posts/b.md", "b.md")  # c still claims its id: b takes back the other twin's
+    shutil.rmtree(cfg.state_dir)
+    build(cfg)
+    assert ids() == first
+    shutil.rmtree(cfg.state_dir)
+    build(cfg)  # nothing moved since: every derived id is published, nothing is taken back
+    assert ids() == first
+    move("b.md", "b2.md")
+    move("posts/c.md", "c2.md")  # both twins moved: which is which cannot be told
+    shutil.rmtree(cfg.state_dir)
+    build(cfg)
+    after = ids()
+    assert after[:2] == first[:2] and len({identity for _, _, identity in after}) == 4
 
 
 def test_a_broken_file_is_logged_once_until_it_changes(

@@ -83,10 +83,12 @@ def test_nothing_is_kept_when_the_block_fails(tmp_path: Path) -> None:
 
 def test_identity_follows_a_moved_file_with_unchanged_content(tmp_path: Path) -> None:
     with open_state(tmp_path) as store:
+        assert not store.knows_identities()  # a new store
         store.remember_identity("old/a.md", "h1", "urn:uuid:first")
         assert store.identity("new/a.md", "h1", gone=set()) is None  # old path still exists
         assert store.identity("new/a.md", "h1", gone={"old/a.md"}) == "urn:uuid:first"
         assert store.identity("new/a.md", "other", gone=set()) == "urn:uuid:first"  # now its own
+        assert store.knows_identities()
 
 
 @pytest.mark.parametrize("damage", [b"this is not a database" * 100, b""])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from refeed.errors import WriteError
-from refeed.write import existing_feeds, read_title, remove, write_if_changed
+from refeed.write import existing_feeds, published_items, read_title, remove, write_if_changed
 
 
 def test_writes_then_skips_identical_bytes(tmp_path: Path) -> None:
@@ -91,3 +91,27 @@ def test_existing_feeds_title_and_remove(tmp_path: Path) -> None:
         not (tmp_path / "categories" / "a" / "b").exists()
         and (tmp_path / "categories" / "a").exists()
     )
+
+
+def test_published_items_are_read_from_every_feed_format_and_broken_files_are_left_out(
+    tmp_path: Path,
+) -> None:
+    atom = b"""<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>urn:a</id><title>A &amp; B</title>
+        <published>2021-11-04T10:00:00+08:00</published></entry><entry><id>urn:no-date</id>
+        <title>T</title></entry></feed>"""
+    rss = b"""<rss><channel><item><guid>urn:r</guid><title>R</title>
+        <pubDate>Thu, 04 Nov 2021 02:00:00 +0000</pubDate></item></channel></rss>"""
+    feed_json = (
+        b'{"items": [{"id": "urn:j", "title": "J", "date_published": "2021-11-04T02:00:00Z"}]}'
+    )
+    write_if_changed(tmp_path, "atom.xml", atom)
+    write_if_changed(tmp_path, "categories/x/rss.xml", rss)
+    write_if_changed(tmp_path, "categories/x/feed.json", feed_json)
+    write_if_changed(tmp_path, "categories/y/atom.xml", b"<feed><entry>cut short")
+    write_if_changed(tmp_path, "categories/y/feed.json", b"[1, 2]")
+    assert sorted(published_items(tmp_path)) == [
+        ("urn:a", "A & B", 1635991200),
+        ("urn:j", "J", 1635991200),
+        ("urn:r", "R", 1635991200),
+    ]
+    assert published_items(tmp_path / "missing") == []

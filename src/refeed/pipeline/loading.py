@@ -7,11 +7,12 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from .. import assemble, load, state
+from .. import assemble, load, state, write
 from ..config import Config
 from ..errors import ArticleError
 from ..models import Article, Listing, Problem
@@ -108,7 +109,12 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
         elif stored.error is not None:
             skip_known(run, source.rel, stored.error, repeat_known)
     loaded += (list_article(run, article) for article in store.each_decoded(unlisted))
-    parsed = parallel(partial(read_one, cfg=run.cfg), [source for source, _ in found.modified])
+    parsed: Iterable[Read] = parallel(
+        partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
+    )
+    if not store.knows_identities():  # a new store: ids come back from the published feeds
+        parsed = list(parsed)
+        run.recovered = recover_ids(run.cfg, parsed)
     for index, ((source, maybe_stored), outcome) in enumerate(
         zip(found.modified, parsed, strict=True)
     ):
@@ -195,6 +201,35 @@ def load_modified(
     return article
 
 
+def recover_ids(cfg: Config, outcomes: list[Read]) -> dict[str, str]:
+    """For a new store: the id each moved article was published with, by source.
+
+    An article whose derived id is in no published feed, while an item with its title and date
+    is, under an id no article here claims, was moved: it keeps that item's id. (The store's
+    registry matched moves by content hash; the feeds carry id, title and date, not the hash.)
+    Where that is not one item exactly, the article gets its derived id.
+    """
+    published = write.published_items(cfg.output.dir)
+    if not published:
+        return {}
+    known = {identity for identity, _, _ in published}
+    claimed = {derived for _, _, derived, _ in outcomes if derived is not None}
+    free: dict[tuple[str, int], set[str]] = {}
+    for identity, title, when in published:
+        if identity not in claimed:
+            free.setdefault((title, when), set()).add(identity)
+    wanted: dict[tuple[str, int], list[str]] = {}
+    for _, article, derived, _ in outcomes:
+        if article is not None and not article.id and derived not in known:
+            key = (article.title, int(article.published.timestamp()))
+            wanted.setdefault(key, []).append(article.source)
+    return {
+        sources[0]: next(iter(free[key]))
+        for key, sources in wanted.items()
+        if len(sources) == 1 and len(free.get(key, ())) == 1
+    }
+
+
 def drop_duplicate_ids(run: Run) -> None:
     """Readers deduplicate on ids: of two articles claiming one id, the second is skipped."""
     owners: dict[str, str] = {}
@@ -231,6 +266,10 @@ def with_identity(
     """Pin the id the article was first published with (unless its frontmatter names one)."""
     if article.id:
         return article
-    identity = run.store.identity(article.source, digest, gone) or derived_id
+    identity = (
+        run.store.identity(article.source, digest, gone)
+        or run.recovered.get(article.source)
+        or derived_id
+    )
     run.store.remember_identity(article.source, digest, identity)
     return dataclasses.replace(article, id=identity)

@@ -46,6 +46,7 @@ class Run:
     listings: list[Listing] = field(default_factory=list)  # the articles to publish
     digests: dict[str, str] = field(default_factory=dict)
     sources: dict[str, load.SourceFile] = field(default_factory=dict)  # as scanned, by path
+    recovered: dict[str, str] = field(default_factory=dict)  # source -> id, for a new store
     parts: dict[str, Parts] = field(default_factory=dict)  # entry id -> what it is made of
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
