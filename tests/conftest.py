@@ -68,7 +68,7 @@ def build_examples(root: Path) -> Path:
 
 
 def clean_build_of(config: Path, into: Path) -> dict[str, bytes]:
-    """Feed files (relative path → bytes) of a build from scratch: fresh output, fresh state."""
+    """Every output file (relative path → bytes) of a build from scratch: fresh output and state."""
     import dataclasses
 
     from refeed import build
@@ -77,11 +77,29 @@ def clean_build_of(config: Path, into: Path) -> dict[str, bytes]:
     cfg = load_config(config)
     output = dataclasses.replace(cfg.output, dir=into / "feeds")
     build(dataclasses.replace(cfg, output=output, state=StateConfig(into / "state")))
-    return feed_bytes(into / "feeds")
+    return output_bytes(into / "feeds")
 
 
-def feed_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.xml"))}
+# Every kind of file a build writes: byte-identity checks compare all of them, not only the XML.
+EVERY_OUTPUT: dict[str, Any] = {
+    "formats": ["atom", "rss", "json"],
+    "opml": True,
+    "index": True,
+    "stylesheet": True,
+}
+EVERY_KIND = {"atom.xml", "rss.xml", "feed.json", "index.html", "feeds.opml", "feed.xsl"}
+
+
+def output_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative path → bytes), but hidden and temporary ones; fails
+    unless each kind of output file is among them, so a comparison can't leave one out."""
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+    assert {rel.rsplit("/", 1)[-1] for rel in files} >= EVERY_KIND, sorted(files)
+    return files
 
 
 SiteFactory = Callable[..., Config]

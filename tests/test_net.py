@@ -505,6 +505,21 @@ def test_builds_publish_real_lengths_and_cache_them(make_site: SiteFactory, serv
     assert len(server.requests) > served
 
 
+@pytest.mark.parametrize("how", ["config", "flag"])
+def test_an_online_build_after_an_offline_one_publishes_the_real_facts(
+    make_site: SiteFactory, server: Server, how: str
+) -> None:
+    """The feed fingerprint includes the enclosure facts, not only what the items are made of."""
+    cfg = site(make_site, server, ["/img.png"], offline=how == "config")
+    refeed.build(cfg, now=NOW, offline=how == "flag")
+    assert enclosures(cfg)["Item 0"][1:] == ("0", "image/png") and server.requests == []
+    if how == "config":
+        cfg = make_site({}, thumbnails={"offline": False, "allow": ["127.0.0.1"], "timeout": 1})
+    report = refeed.build(cfg, now=NOW)  # nothing else changed
+    assert enclosures(cfg)["Item 0"][1:] == ("1234", "image/png")
+    assert "rss.xml" in report.written
+
+
 def test_offline_builds_make_no_requests(make_site: SiteFactory, server: Server) -> None:
     cfg = site(make_site, server, ["/img.png"])
     refeed.build(cfg, now=NOW, offline=True)

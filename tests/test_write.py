@@ -115,3 +115,22 @@ def test_published_items_are_read_from_every_feed_format_and_broken_files_are_le
         ("urn:r", "R", 1635991200),
     ]
     assert published_items(tmp_path / "missing") == []
+
+
+def test_the_temporary_file_is_made_beside_its_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rename is atomic only within one file system: a temporary file made anywhere else (the
+    system's temp folder) could not replace the target where feeds live on their own disk."""
+    renames: list[tuple[Path, Path]] = []
+    real = os.replace
+
+    def noting(src: str, dst: str) -> None:
+        renames.append((Path(src), Path(dst)))
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", noting)
+    write_if_changed(tmp_path, "categories/a/atom.xml", b"x")
+    [(temporary, target)] = renames
+    assert target == (tmp_path / "categories/a/atom.xml").resolve()
+    assert temporary.parent == target.parent and temporary.name.startswith(".atom.xml.")

@@ -19,7 +19,7 @@ from ..models import Entry, Problem, RunReport
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, report_unchanged
 from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
-from .run import Progress, Run, fingerprint, log, rules, scan_articles
+from .run import Progress, Run, fingerprint, log, page_files, rules, scan_articles
 
 __all__ = ["build", "check"]
 
@@ -90,7 +90,8 @@ def _build(
         try:
             if full:
                 store.forget_everything()
-            config_key = fingerprint(cfg)
+            # --offline is part of it: the first online build after one probes what it guessed.
+            config_key = fingerprint(cfg, offline or cfg.thumbnails.offline)
             run.changed = store.meta("config") != config_key
             if run.changed:
                 rules(cfg)  # a new config's selectors are checked before anything is read
@@ -111,7 +112,7 @@ def _build(
 
 
 def _outputs_intact(run: Run) -> bool:
-    files = run.store.feed_fingerprints()
+    files = [*run.store.feed_fingerprints(), *page_files(run.cfg)]
     return bool(files) and all((run.cfg.output.dir / rel).is_file() for rel in files)
 
 

@@ -16,7 +16,7 @@ from .. import assemble, load, state, write
 from ..config import Config
 from ..errors import ArticleError
 from ..models import Article, Listing, Problem
-from .run import Progress, Run, fingerprint, log, parallel, scan_articles
+from .run import Progress, Run, fingerprint, log, page_files, parallel, scan_articles
 
 
 @dataclass
@@ -78,7 +78,7 @@ def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
     report.held_back = [Problem(*item) for item in json.loads(store.meta("held") or "[]")]
     report.next_due = meta_time(store, "next_due")
     report.published = int(store.meta("published") or 0)
-    report.unchanged = sorted(store.feed_fingerprints())
+    report.unchanged = sorted([*store.feed_fingerprints(), *page_files(run.cfg)])
 
 
 def skip_known(run: Run, rel: str, error: str, repeat_known: bool) -> None:

@@ -18,7 +18,7 @@ from .. import load, state
 from ..__about__ import __version__
 from ..config import Config
 from ..errors import ConfigError, WriteError
-from ..models import Listing, Problem, RunReport, Thumbnail
+from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Listing, Problem, RunReport, Thumbnail
 
 if TYPE_CHECKING:
     from .. import clean
@@ -68,6 +68,13 @@ def scan_articles(cfg: Config) -> tuple[list[load.SourceFile], list[Problem]]:
             cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
         )
     return load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+
+
+def page_files(cfg: Config) -> list[str]:
+    """The pages beside the feeds that the config asks for."""
+    wanted = (cfg.output.opml, cfg.output.index, cfg.output.stylesheet)
+    pages = (OPML_FILE, INDEX_FILE, STYLESHEET_FILE)
+    return [rel for rel, on in zip(pages, wanted, strict=True) if on]
 
 
 def fingerprint(*parts: object) -> str:
