@@ -14,17 +14,23 @@ run: $(RUN_STAMP)
 test: system-deps $(TEST_STAMP) lint typecheck unit
 
 # Debian's nginx and chromium, for the tests that serve deploy/nginx.conf and open the index page
-# in a real browser. Best effort: installed only where apt-get can run as root (CI does);
-# elsewhere those tests say why they skipped.
+# in a real browser. Installed where apt-get can run as root. In CI (CI=true) they are required:
+# if they cannot be installed, make test fails here, and a test that would skip fails too.
+# Elsewhere this is best effort and those tests say why they skipped.
+SYSTEM_PACKAGES ?= nginx chromium
+
 system-deps:
 	@missing=""; \
-	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
-	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	for tool in $(SYSTEM_PACKAGES); do \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; \
+	done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing for the deploy and browser tests"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
-	      || echo "could not install$$missing; those tests will be skipped"; \
+	      || { echo "could not install$$missing"; [ "$$CI" != true ] || exit 1; \
+	           echo "those tests will be skipped"; }; \
+	  elif [ "$$CI" = true ]; then echo "not installed:$$missing (required in CI: run as root with apt-get)"; exit 1; \
 	  else echo "not installed:$$missing; those tests will be skipped"; fi; fi
 
 # Whole-process timings of `refeed build` on generated corpora; see bench/README.md.

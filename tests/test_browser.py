@@ -32,7 +32,7 @@ class _Quiet(SimpleHTTPRequestHandler):
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     if CHROMIUM is None:
         pytest.skip(
-            "chromium is not installed (make test installs it where apt-get and root are available)"
+            "chromium is not installed (make test installs it as root with apt-get; a failure in CI)"
         )
     root = tmp_path_factory.mktemp("site")
     build_examples(root)

@@ -34,7 +34,7 @@ def _free_port() -> int:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     if NGINX is None:
         pytest.skip(
-            "nginx is not installed (make test installs it where apt-get and root are available)"
+            "nginx is not installed (make test installs it as root with apt-get; a failure in CI)"
         )
     site = tmp_path_factory.mktemp("site")
     build_examples(site)
