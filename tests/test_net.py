@@ -25,7 +25,16 @@ from conftest import NOW, SiteFactory, article
 from feedcheck import check_feed, feed_files
 from refeed.config import ThumbnailsConfig
 from refeed.errors import FetchError
-from refeed.net import Guard, Prober, Resolver, make_client, user_agent
+from refeed.net import (
+    Guard,
+    GuardedTransport,
+    Probe,
+    Prober,
+    Resolver,
+    make_client,
+    ping_hub,
+    user_agent,
+)
 
 PNG = images.png(size=1234)
 JPEG = images.jpeg(size=5000)
@@ -63,7 +72,9 @@ class Server:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 outer.requests.append(("POST", self.path, dict(self.headers)))
                 outer.hub_posts.append(parse_qs(body))
-                self.send_response(204)
+                posts = sum(path == self.path for _, path, _ in outer.requests)
+                failing = self.path == "/hub-down" or (self.path == "/hub-flaky" and posts <= 2)
+                self.send_response(500 if failing else 204)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -114,6 +125,22 @@ class Server:
             if not head:
                 with contextlib.suppress(OSError):
                     h.wfile.write(JPEG)  # a start only: the client must stop reading
+        elif path == "/norange.png":  # no HEAD, and a GET that ignores Range
+            if head:
+                self.send(h, 405, b"", "text/plain", head)
+            else:
+                self.send(h, 200, PNG, "image/png", head)
+        elif path == "/params.png":
+            self.send(h, 200, PNG, "IMAGE/PNG; charset=binary", head)
+        elif path == "/chunked.jpg":  # no Content-Length: only the bytes read can tell the size
+            h.send_response(200)
+            h.send_header("Content-Type", "image/jpeg")
+            h.send_header("Transfer-Encoding", "chunked")
+            h.end_headers()
+            with contextlib.suppress(OSError):
+                for part in [JPEG] + [b"\x00" * 65536] * 80:
+                    h.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                h.wfile.write(b"0\r\n\r\n")
         elif path == "/notimage.jpg":
             self.send(h, 200, b"<html>not an image</html>", "image/jpeg", head)
         elif path == "/script.svg":
@@ -264,6 +291,22 @@ def test_mirror_refuses_huge_and_non_image_bodies(server: Server) -> None:
     assert "over thumbnails.mirror_max_size" in (results[server.base + "/huge.jpg"].error or "")
     assert "match no image format" in (results[server.base + "/notimage.jpg"].error or "")
     assert results[server.base + "/img.png"].body == PNG
+
+
+def test_mirror_bounds_a_body_of_undeclared_length_by_what_it_reads(server: Server) -> None:
+    url = server.base + "/chunked.jpg"
+    with prober(None, True, mirror_max_bytes=len(JPEG) + 65536) as p:
+        result = p.probe_all([url], mirror=True)[url]
+    assert result.error == "over thumbnails.mirror_max_size" and result.body is None
+    with prober(None, True, mirror_max_bytes=len(PNG)) as p:  # exactly at the limit: accepted
+        result = p.probe_all([server.base + "/img.png"], mirror=True)[server.base + "/img.png"]
+    assert result.error is None and result.body == PNG
+
+
+def test_probes_read_the_length_and_type_wherever_the_host_puts_them(server: Server) -> None:
+    assert probe(server, "/norange.png") == (1234, "image/png", None)  # GET's Content-Length
+    assert probe(server, "/params.png") == (1234, "image/png", None)  # type without parameters
+    assert [m for m, p, _ in server.requests if p == "/norange.png"] == ["HEAD", "GET"]
 
 
 def test_mirror_accepts_raster_images_only(server: Server) -> None:
@@ -435,6 +478,62 @@ def test_a_refused_connection_falls_through_to_the_next_allowed_address(server: 
     assert server.requests[0][2]["Host"] == f"images.test:{server.httpd.server_address[1]}"
 
 
+def test_the_connection_goes_to_the_checked_address_not_to_any_local_one(
+    twins: tuple[Server, Server],
+) -> None:
+    public, internal = twins  # 127.0.0.1 and 127.0.0.2, one port
+    url = f"http://images.test:{public.port}/img.png"
+    with prober(resolver=lambda host: ["127.0.0.2"], allow=("127.0.0.0/8",)) as p:
+        assert p.probe_all([url])[url].length == 1234
+    assert [path for _, path, _ in internal.requests] == ["/img.png"] and public.requests == []
+
+
+def test_when_every_allowed_address_refuses_the_probe_fails_with_the_reason() -> None:
+    url = "http://images.test:9/img.png"  # nothing listens on port 9
+    with prober(resolver=lambda host: ["127.0.0.3", "127.0.0.4"], allow=("127.0.0.0/8",)) as p:
+        result = p.probe_all([url])[url]
+    assert (result.error or "").startswith("ConnectError: ")
+
+
+def test_a_connection_that_is_never_accepted_times_out() -> None:
+    with socket.socket() as full:  # a listening socket whose queue is full: SYNs go unanswered
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        waiting = [socket.socket() for _ in range(4)]
+        for extra in waiting:
+            extra.setblocking(False)
+            extra.connect_ex(full.getsockname())
+        url = f"http://127.0.0.1:{full.getsockname()[1]}/img.png"
+        results: dict[str, Probe] = {}
+        with prober(timeout=0.5, retries=0) as p:
+            worker = threading.Thread(target=lambda: results.update(p.probe_all([url])))
+            worker.start()
+            worker.join(10)
+        for extra in waiting:
+            extra.close()
+    assert not worker.is_alive() and results[url].error == "timed out"
+
+
+def test_certificates_are_checked_unless_told_otherwise() -> None:
+    ca = trustme.CA()
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("images.test").configure_cert(server_side)
+    https = Server(tls=server_side)  # signed by a CA no default trust store holds
+    url = f"https://images.test:{https.port}/img.png"
+    guard = Guard(("127.0.0.1",), resolver=lambda host: ["127.0.0.1"])
+    try:
+        with Prober(ThumbnailsConfig(retries=0), guard, site_url="https://s.example/") as p:
+            result = p.probe_all([url])[url]
+        with (
+            httpx.Client(transport=GuardedTransport(guard)) as client,
+            pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
+        ):
+            client.get(url)
+    finally:
+        https.close()
+    assert "CERTIFICATE_VERIFY_FAILED" in (result.error or "") and https.requests == []
+
+
 def test_https_keeps_the_name_for_sni_the_certificate_and_the_host_header() -> None:
     ca = trustme.CA()
     server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -580,6 +679,23 @@ def test_websub_hub_is_linked_and_told_once_per_changed_feed(
     posts = len(server.hub_posts)
     refeed.build(cfg, now=NOW)
     assert len(server.hub_posts) == posts  # nothing changed: nobody is told
+
+
+def test_the_hub_is_retried_and_what_it_refused_is_reported(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    feed = "https://site.example/feeds/atom.xml"
+    with make_client("https://site.example/", 2.0) as client:
+        assert ping_hub(client, server.base + "/hub-flaky", [feed]) == []  # third time lucky
+        assert ping_hub(client, server.base + "/hub-down", [feed], retries=1) == [
+            f"{feed}: HTTP 500"
+        ]
+        [refused] = ping_hub(client, "http://127.0.0.1:9/hub", [feed], retries=0)
+    assert refused.startswith(f"{feed}: ConnectError: ")
+    posts = [path for method, path, _ in server.requests if method == "POST"]
+    assert posts == ["/hub-flaky"] * 3 + ["/hub-down"] * 2
+    assert server.hub_posts[0] == {"hub.mode": ["publish"], "hub.url": [feed]}
 
 
 def test_a_dead_hub_never_fails_a_build(make_site: SiteFactory, tmp_path: Path) -> None:
