@@ -112,9 +112,13 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     parsed: Iterable[Read] = parallel(
         partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
     )
-    if not store.knows_identities():  # a new store: ids come back from the published feeds
-        parsed = list(parsed)
-        run.recovered = recover_ids(run.cfg, parsed)
+    if not store.knows_identities() and store.meta("ids_from_feeds") is None:
+        # A new store: ids come back from the published feeds (once; all the parses are needed
+        # first, so only when there are feeds to read).
+        store.set_meta("ids_from_feeds", "read")
+        if published := write.published_items(run.cfg.output.dir):
+            parsed = list(parsed)
+            run.recovered = recover_ids(published, parsed)
     for index, ((source, maybe_stored), outcome) in enumerate(
         zip(found.modified, parsed, strict=True)
     ):
@@ -201,17 +205,15 @@ def load_modified(
     return article
 
 
-def recover_ids(cfg: Config, outcomes: list[Read]) -> dict[str, str]:
-    """For a new store: the id each moved article was published with, by source.
+def recover_ids(published: list[tuple[str, str, int]], outcomes: list[Read]) -> dict[str, str]:
+    """For a new store: the id each moved article was published with, by source, from the
+    ``(id, title, published)`` of every item in the output folder's feeds.
 
     An article whose derived id is in no published feed, while an item with its title and date
     is, under an id no article here claims, was moved: it keeps that item's id. (The store's
     registry matched moves by content hash; the feeds carry id, title and date, not the hash.)
     Where that is not one item exactly, the article gets its derived id.
     """
-    published = write.published_items(cfg.output.dir)
-    if not published:
-        return {}
     known = {identity for identity, _, _ in published}
     claimed = {derived for _, _, derived, _ in outcomes if derived is not None}
     free: dict[tuple[str, int], set[str]] = {}
