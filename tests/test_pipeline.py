@@ -652,7 +652,7 @@ def test_status_file_for_monitoring(make_site: SiteFactory) -> None:
 def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path: Path) -> None:
     cfg = make_site({"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")})
     build(cfg)
-    heavy = "bleach feedgen lxml cssselect markdown_it frontmatter dateutil httpx apscheduler"
+    heavy = "bleach feedgen lxml cssselect markdown_it frontmatter dateutil httpx httpcore apscheduler imagesize"
     script = (
         "import sys, refeed\n"
         f"refeed.build(refeed.load_config({str(tmp_path / 'config.yaml')!r}))\n"
