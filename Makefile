@@ -7,7 +7,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 MUTATION_STAMP := $(VENV)/.installed-mutation
 
-.PHONY: run test bench robustness mutants lint typecheck unit system-deps clean
+.PHONY: run test bench bench-publish robustness hexo-compare mutants lint typecheck unit system-deps clean
 
 run: $(RUN_STAMP)
 	$(BIN)/refeed build --config config.yaml -v
@@ -34,13 +34,24 @@ system-deps:
 	  elif [ "$$CI" = true ]; then echo "not installed:$$missing (required in CI: run as root with apt-get)"; exit 1; \
 	  else echo "not installed:$$missing; those tests will be skipped"; fi; fi
 
-# Whole-process timings of `refeed build` on generated corpora; see bench/README.md.
+# Per-body cleaning cost of each sanitizer engine, then whole-process timings of `refeed build`
+# on generated corpora with each engine; see bench/README.md.
 bench: $(RUN_STAMP)
+	$(BIN)/python bench/clean_cost.py
 	$(BIN)/python bench/run.py --sizes 1000 10000 --runs 5
+
+# Publishing the 10,000-article corpus's feeds to a local S3 API server (moto, from the test extra).
+bench-publish: $(TEST_STAMP)
+	$(BIN)/python bench/publish.py --size 10000 --runs 3
 
 # The hostile-input, crash and resource-limit suite alone, with its summary of figures.
 robustness: $(TEST_STAMP)
 	$(BIN)/pytest -m robustness
+
+# Optional: the Hexo fixture site built by real Hexo (installed from the npm registry) and by
+# refeed, compared item by item. Needs node and npm; not part of make test.
+hexo-compare: $(TEST_STAMP)
+	$(BIN)/pytest -m hexo -s tests/test_hexo_compat.py
 
 # Mutation testing (mutmut, [tool.mutmut] in pyproject.toml): net, write, state and slugs, each
 # mutant judged by its own module's tests. Slow (about 25 minutes on two cores); lists survivors.

@@ -1,8 +1,8 @@
 """The refeed benchmark: whole `refeed build` processes on a generated corpus.
 
-    python bench/run.py [--sizes 1000 10000] [--runs 5] [--json bench/results.json]
+    python bench/run.py [--sizes 1000 10000] [--runs 5] [--engines bleach nh3] [--json bench/results.json]
 
-For each size, times these scenarios as whole processes (interpreter start-up included) and
+For each size and each sanitizer engine (clean.sanitizer, same corpus, same run), times these scenarios as whole processes (interpreter start-up included) and
 reports the median, min and max wall time and the median peak RSS of the build process:
 cold (no state, no output), noop (nothing changed), edit / add / delete one article, and a
 config change that forces every feed member to be cleaned again. See bench/README.md.
@@ -32,6 +32,7 @@ articles: {{dir: articles, timezone: Asia/Shanghai}}
 clean:
   remove: [".appendQr_wrap", ".article-editor"]
   summary_length: {summary}
+  sanitizer: {engine}
 output: {{dir: feeds, items_per_feed: 50}}
 state: {{dir: .refeed}}
 thumbnails: {{offline: true}}
@@ -54,6 +55,7 @@ class Bench:
         self.articles = self.root / "articles"
         self.held = self.root / "deleted"  # what `delete` took away, put back by restore()
         self.counter = 0
+        self.engine = "bleach"
         marker = self.root / "corpus.done"
         # (Corpora of older versions of this script lost their deleted files: made again.)
         if not marker.exists() or marker.read_text() != MARKER.format(size=size):
@@ -74,7 +76,8 @@ class Bench:
                 kept.replace(self.articles / kept.name.replace("__", "/"))
 
     def write_config(self, summary: int) -> None:
-        (self.root / "config.yaml").write_text(CONFIG.format(summary=summary), encoding="utf-8")
+        text = CONFIG.format(summary=summary, engine=self.engine)
+        (self.root / "config.yaml").write_text(text, encoding="utf-8")
 
     def build(self) -> tuple[float, float]:
         """One `refeed build`: (wall seconds, peak RSS in MB) of that process alone."""
@@ -157,24 +160,30 @@ def main() -> None:
     parser.add_argument(
         "--scenarios", nargs="+", default=["cold", "noop", "edit", "add", "delete", "config"]
     )
+    parser.add_argument("--engines", nargs="+", default=["bleach", "nh3"])
     args = parser.parse_args()
-    results: dict[str, dict[str, dict[str, float]]] = {}
+    results: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
     print(
-        f"{'articles':>9} {'scenario':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MB':>12}"
+        f"{'articles':>9} {'engine':<7} {'scenario':<8} {'median s':>9} {'min s':>7} {'max s':>7} {'peak RSS MB':>12}"
     )
     for size in args.sizes:
         bench = Bench(args.work, size, args.refeed)
-        bench.cold()
-        bench.build()
         results[str(size)] = {}
         try:
-            for name in args.scenarios:
-                row = measure(bench, getattr(bench, name), args.runs)
-                results[str(size)][name] = row
-                print(
-                    f"{size:>9} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}",
-                    flush=True,
-                )
+            for engine in args.engines:
+                bench.engine = engine
+                bench.write_config(200)
+                bench.cold()
+                bench.build()
+                results[str(size)][engine] = {}
+                for name in args.scenarios:
+                    row = measure(bench, getattr(bench, name), args.runs)
+                    results[str(size)][engine][name] = row
+                    print(
+                        f"{size:>9} {engine:<7} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}",
+                        flush=True,
+                    )
+                bench.restore()
         finally:
             bench.restore()
     report = {

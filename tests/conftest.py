@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -53,6 +54,17 @@ def article(
     """An article's text in the Hexo format (frontmatter via YAML, so any value can be given)."""
     meta = {"title": title, "date": date, **fields}
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True) + "---\n\n" + body + "\n"
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``refeed ARGS`` as a user runs it: a new process, in ``cwd``."""
+    return subprocess.run(
+        [sys.executable, "-m", "refeed", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def build_examples(root: Path) -> Path:

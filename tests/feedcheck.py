@@ -1,16 +1,19 @@
 """Feed checks shared by the tests: well-formed XML (lxml), feedparser bozo == 0, and the W3C
 Feed Validation Service's rules that refeed's output could break (its lists of safe HTML
-elements and attributes, date formats, link relations, ids, enclosures)."""
+elements and attributes, date formats, link relations, ids, enclosures, and its warnings about
+markup in plain-text fields: ContainsHTML, ContainsUndeclaredHTML, CharacterData)."""
 
 from __future__ import annotations
 
 import re
+from html.entities import name2codepoint
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import feedparser
 import lxml.html
 from lxml import etree
+from selectolax.lexbor import LexborHTMLParser
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
@@ -28,11 +31,23 @@ SAFE_ELEMENTS = set(
     "ul var video wbr".split()
 )
 SAFE_ATTRIBUTES = set(
-    "abbr align alt cite colspan datetime dir headers height href hreflang kind label lang loop "
+    "abbr align alt cite class colspan datetime dir headers height href hreflang kind label lang loop "
     "media muted open poster preload referrerpolicy reversed rowspan scope sizes span src srclang "
     "srcset start title type value width".split()
 )
 FLAGGED_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+# The validator's HTMLValidator.htmltags: an end tag of one of these in plain text is "HTML".
+HTML_TAGS = set(
+    "a abbr acronym address applet area article aside audio b base basefont bdi bdo big "
+    "blockquote body br button canvas caption center cite code col colgroup command data datagrid "
+    "datalist dd del details dfn dialog dir div dl dt em eventsource fieldset figcaption figure "
+    "font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup hr html i iframe img "
+    "input ins isindex kbd label legend li link m main mark map menu meta meter nav noframes "
+    "noscript object ol optgroup option output p param picture pre progress q rp rt ruby s samp "
+    "script section select slot small source span strike strong style sub summary sup table "
+    "tbody td template textarea tfoot th thead time title tr track tt u ul var xmp plaintext "
+    "embed comment listing video wbr".split()
+)
 
 
 def check_feed(data: bytes) -> feedparser.FeedParserDict:
@@ -42,12 +57,52 @@ def check_feed(data: bytes) -> feedparser.FeedParserDict:
     assert not FLAGGED_CHARS.search(text), "control or replacement character in the feed"
     parsed = feedparser.parse(data)
     assert parsed.bozo == 0, f"feedparser: {parsed.get('bozo_exception')!r}"
+    lines = text.splitlines()
     if root.tag == f"{ATOM}feed":
         _check_atom(root)
+        texts = [ATOM + n for n in ("title", "subtitle", "name", "summary", "rights")]
+        for element in root.iter(*texts):
+            if element.get("type", "text") == "text":
+                check_plain_text(element, lines, rss=False)
     else:
         assert root.tag == "rss" and root.get("version") == "2.0"
         _check_rss(root)
+        channel = root.find("channel")
+        assert channel is not None
+        texts = ["title", "category", "{http://purl.org/dc/elements/1.1/}creator"]
+        plain = [*channel.iter(*texts), *channel.findall("description")]  # the channel's
+        for element in plain:
+            check_plain_text(element, lines, rss=True)
+        for element in channel.iter("title", "description"):
+            check_lax_reading(element.text or "")
     return parsed
+
+
+def check_plain_text(element: etree._Element, lines: list[str], rss: bool) -> None:
+    """The validator's rules for plain-text elements (its ``nonhtml``): no HTML end tag
+    (ContainsHTML, in Atom ContainsUndeclaredHTML); no entity reference left in the text, and
+    in RSS 2.0 no "<tag" or "&#…" (CharacterData), unless the element's source lines use the
+    RSS Best Practices Profile's hexadecimal character references ("&#x"), which declare it."""
+    value = element.text or ""
+    where = f"<{etree.QName(element).localname}> {value[:60]!r}"
+    tags = [t for t in re.findall(r"</(\w+)>", value) if t.lower() in HTML_TAGS]
+    assert not tags, f"ContainsHTML: {where}"
+    line: int | None = element.sourceline  # type: ignore[assignment]  # the stubs say "..."
+    start = (line or 1) - 1
+    source = "\n".join(lines[start : start + value.count("\n") + 1])
+    declared = "&#x" in source
+    for name in re.findall(r"&(#?\w+)", value):
+        if name in name2codepoint or name == "apos" or not name.isalpha():
+            assert declared, f"ContainsHTML (entity &{name};): {where}"
+    if rss and re.search(r"&#[x0-9]|<[/a-zA-Z]", value):
+        assert declared, f"CharacterData: {where}"
+
+
+def check_lax_reading(text: str) -> None:
+    """A reader that takes an RSS title or description as HTML (as lax readers do) finds no
+    element off the allowlist in it (parsed as current browsers parse)."""
+    for element in LexborHTMLParser(text, is_fragment=True).css("*"):
+        assert element.tag in SAFE_ELEMENTS, f"<{element.tag}> in {text[:80]!r}"
 
 
 def _absolute(url: str | None) -> None:
@@ -146,6 +201,10 @@ def check_html(html: str) -> None:
             name = key if isinstance(key, str) else key.decode()
             value = raw if isinstance(raw, str) else raw.decode()
             assert name in SAFE_ATTRIBUTES, f"unsafe attribute {name}= on <{element.tag}>"
+            # The validator accepts any class; refeed's policy keeps only a code block's language.
+            assert name != "class" or (
+                element.tag == "code" and all(c.startswith("language-") for c in value.split())
+            ), f"class={value!r} on <{element.tag}>"
             inline = value.startswith("mailto:") or (
                 name == "src" and value.startswith("data:image/")
             )

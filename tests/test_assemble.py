@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from refeed.assemble import (
     EPOCH,
@@ -71,6 +74,84 @@ def test_link_from_frontmatter_or_permalink_pattern() -> None:
         article_link(art("a.md", 1, link="javascript:alert(1)"), CFG)
         == "https://x.org/2021/11/01/a/"
     )
+
+
+def _hexo_site(permalink: str, **articles: object) -> Config:
+    return config_from_dict(
+        {
+            "site": {
+                "title": "S",
+                "url": "https://x.org/blog/",
+                "feeds_url": "https://x.org/feeds/",
+            },
+            "articles": {
+                "dir": "a",
+                "permalink": permalink,
+                "timezone": "Asia/Shanghai",
+                **articles,
+            },
+            "categories": {"names": {"Mapped": {"slug": "mapped-slug"}}},
+        },
+        Path("/srv"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("permalink", "expected"),
+    [
+        # Hexo's default, in the site's time zone (16:30 UTC on the 2nd is the 3rd in Shanghai).
+        (":year/:month/:day/:title/", "2021/02/03/2021/hello-world/"),
+        (":year/:i_month/:i_day/:name.html", "2021/2/3/hello-world.html"),
+        # The last category (Hexo's categories.last()), each level slugized, case kept.
+        (":category/:post_title/", "Life/Life-Notes/hello-wor-ld/"),
+        ("/posts/:id/", "posts/abc-1/"),  # a leading / stays under the site's root, as in Hexo
+        (":timestamp/:hash", "1612283400/{hash}"),
+        ("{year}/{name}/", "2021/hello-world/"),
+    ],
+)
+def test_hexo_permalink_placeholders(permalink: str, expected: str) -> None:
+    post = dataclasses.replace(
+        art("_posts/2021/hello-world.md", 3, (("Tech",), ("Life", "Life Notes")), id="abc-1"),
+        title="Héllo Wör_ld",
+        published=datetime(2021, 2, 2, 16, 30, tzinfo=UTC),
+    )
+    digest = hashlib.sha1(b"2021/hello-world1612283400").hexdigest()[:12]
+    assert article_link(post, _hexo_site(permalink)) == "https://x.org/blog/" + expected.format(
+        hash=digest
+    )
+
+
+def test_hexo_permalink_slug_comes_from_the_file_and_category_from_the_config() -> None:
+    post = art("_posts/x.md", 1, (("Mapped",),))
+    cfg = _hexo_site(":category/:title/")
+    assert article_link(post, cfg) == "https://x.org/blog/mapped-slug/x/"
+    assert article_link(art("x.md", 1), cfg) == "https://x.org/blog/uncategorized/x/"
+    misc = _hexo_site(":category/:title/", default_category="Misc Notes")
+    assert article_link(art("x.md", 1), misc) == "https://x.org/blog/Misc-Notes/x/"
+
+
+def test_a_derived_id_in_a_permalink_has_no_urn_prefix() -> None:
+    pinned = art("x.md", 1, id="urn:uuid:49f0c0de-0000-5000-8000-000000000000")
+    assert article_link(pinned, _hexo_site(":id/")) == (
+        "https://x.org/blog/49f0c0de-0000-5000-8000-000000000000/"
+    )
+    assert article_link(art("y.md", 1), _hexo_site(":id/")).count(":") == 1  # https: only
+
+
+@pytest.mark.parametrize(
+    ("permalink", "settings", "expected"),
+    [
+        (":year/:title.html", {"trailing_html": False}, "2021/x"),
+        (":title/index.html", {"trailing_index": False}, "x/"),
+        (":title/index.html", {"trailing_html": False}, "x/index"),  # as Hexo's pretty_urls
+        (":year/:title.html", {}, "2021/x.html"),
+    ],
+)
+def test_hexo_pretty_urls_drop_what_they_say(
+    permalink: str, settings: dict[str, bool], expected: str
+) -> None:
+    cfg = _hexo_site(permalink, **settings)
+    assert article_link(art("x.md", 1), cfg) == "https://x.org/blog/" + expected
 
 
 def test_thumbnail_urls_are_resolved_and_non_http_dropped() -> None:

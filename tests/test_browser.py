@@ -6,6 +6,7 @@ import functools
 import html
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -93,3 +94,30 @@ def test_a_feed_opened_in_the_browser_is_a_readable_page(
         "--window-size=800,1000",
     )
     assert (ARTIFACTS / "feed.png").stat().st_size > 1000
+
+
+def test_a_hexo_site_after_init_and_build_reads_in_the_browser(tmp_path: Path) -> None:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+    site = tmp_path / "blog"
+    shutil.copytree(ROOT / "tests/data/hexo-site", site)
+    for command in (["init"], ["build", "-q"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "refeed", *command], cwd=site, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(site)))
+    # feed.xsl is linked from the site's root path (/blog/feeds/feed.xsl): serve it there too.
+    (site / "blog").symlink_to(site)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}/blog/feeds"
+        index = chromium(f"{base}/index.html", tmp_path / "profile", "--dump-dom")
+        assert "Hexo Fixture Blog" in index and ">Tech Notes › Python</h2>" in index
+        page = chromium(f"{base}/categories/tech/rss.xml", tmp_path / "profile", "--dump-dom")
+        assert "This is a web feed" in page
+        assert "Every tag plugin, once" in page and "Links between posts" in page
+        assert "Secret" not in index + page
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -10,19 +10,10 @@ from typing import Any
 import pytest
 
 from conftest import GOOD, SiteFactory
+from conftest import run_cli as run
 from refeed import __version__
 from refeed.cli import main
 from refeed.errors import ConfigError
-
-
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "refeed", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_build_prints_a_summary_and_one_line_per_unpublished_file(
@@ -144,3 +135,19 @@ def test_offline_option_sets_the_config_switch(make_site: SiteFactory, tmp_path:
     make_site({"good.md": GOOD}, thumbnails={"offline": False})
     args = _parser().parse_args(["build", "--config", str(tmp_path / "config.yaml"), "--offline"])
     assert _config(args).thumbnails.offline is True
+
+
+def test_check_and_verbose_build_list_drafts_as_held_back_and_drafts_publishes_them(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD, "_drafts/wip.md": "---\ntitle: Unfinished\n---\nSoon."})
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr  # a draft is not a problem
+    assert "_drafts/wip.md: held back: draft (in _drafts/)" in checked.stderr
+    built = run("build", "-v", cwd=tmp_path)
+    assert "_drafts/wip.md: held back: draft (in _drafts/)" in built.stderr
+    assert "1 articles read, 0 skipped, 0 held back, 1 draft;" in built.stdout
+    assert b"Unfinished" not in (tmp_path / "feeds" / "atom.xml").read_bytes()
+    preview = run("build", "--drafts", "--output", "preview", cwd=tmp_path)
+    assert preview.returncode == 0, preview.stderr
+    assert b"Unfinished" in (tmp_path / "preview" / "atom.xml").read_bytes()

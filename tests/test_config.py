@@ -80,7 +80,11 @@ def test_unknown_key_suggests_the_near_miss() -> None:
 @pytest.mark.parametrize(
     ("section", "value", "fragment"),
     [
-        ("articles", {"permalink": "{year}/{title}/"}, "articles.permalink"),
+        ("articles", {"permalink": "{year}/{slug}/"}, "articles.permalink"),
+        ("articles", {"permalink": ":year/:nope/"}, "articles.permalink"),
+        ("articles", {"more_marker": ["x"]}, "articles.more_marker"),
+        ("articles", {"tag_plugins": "yes"}, "articles.tag_plugins"),
+        ("articles", {"post_asset_folder": 1}, "articles.post_asset_folder"),
         ("articles", {"encodings": ["klingon-8"]}, "articles.encodings: unknown encoding"),
         ("articles", {"default_time": "25:99"}, "articles.default_time"),
         ("articles", {"future": "maybe"}, "articles.future: expected one of hold, publish"),
@@ -88,6 +92,7 @@ def test_unknown_key_suggests_the_near_miss() -> None:
         ("categories", {"names": {"A": {"slug": "../x"}}}, "categories.names.A.slug"),
         ("categories", {"names": {"A": {"slug": "x"}, "B": {"slug": "x"}}}, "same slug"),
         ("clean", {"summary_length": "long"}, "clean.summary_length"),
+        ("clean", {"sanitizer": "dompurify"}, "clean.sanitizer: expected one of bleach, nh3"),
         ("site", "just text", "site: expected a mapping"),
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import configparser
 import gzip
+import json
 import re
 import shutil
 import socket
@@ -17,6 +18,7 @@ import pytest
 
 import images
 from conftest import ROOT, build_examples
+from refeed.config import CacheControl
 
 DEPLOY = ROOT / "deploy"
 SCRIPTED_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
@@ -203,3 +205,22 @@ def test_crontab_example_runs_a_quiet_build() -> None:
         if line and not line.startswith("#")
     ]
     assert len(lines) == 1 and lines[0].split()[:5] == ["*"] * 5 and "refeed build -q" in lines[0]
+
+
+def test_the_object_storage_guide_opens_only_the_prefix_and_its_ttls_match() -> None:
+    guide = (DEPLOY / "object-storage.md").read_text(encoding="utf-8")
+    policies = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", guide, re.S)]
+    public = [s for p in policies for s in p["Statement"] if s.get("Principal") == "*"]
+    assert public == [
+        {
+            "Sid": "PublicReadOfTheFeeds",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::news-example-feeds/feeds/*",
+        }
+    ]
+    defaults = CacheControl()
+    for value in (defaults.feeds, defaults.pages, defaults.media):
+        seconds = re.search(r"max-age=(\d+)", value).group(1)  # type: ignore[union-attr]
+        assert f"`{value}` | {seconds} s |" in guide

@@ -11,6 +11,7 @@ from refeed.errors import ArticleError
 from refeed.load import (
     SourceFile,
     body_of,
+    decode_text,
     parse_article,
     read_bytes,
     read_text,
@@ -128,6 +129,34 @@ def test_missing_date_can_fall_back_to_mtime() -> None:
     assert article.published.isoformat() == "2021-11-04T04:26:40+00:00"
 
 
+@pytest.mark.parametrize(
+    ("extra", "source", "reason"),
+    [
+        ("published: false", "a.md", "published: false"),
+        ("published: No", "a.md", "published: false"),
+        ("published: !!bool false", "a.md", "published: false"),
+        ("draft: true", "a.md", "draft: true"),
+        ("draft: yes", "a.md", "draft: true"),
+        ("draft: false\npublished: true", "_drafts/a.md", "in _drafts/"),
+        ("draft: false", "blog/_drafts/a.md", "in _drafts/"),
+        ("published: true", "a.md", None),
+        ("draft: ''", "a_drafts/a.md", None),
+    ],
+)
+def test_drafts_and_unpublished_posts_are_private_with_the_reason(
+    extra: str, source: str, reason: str | None
+) -> None:
+    text = f"---\ntitle: T\ndate: 2021-11-04\n{extra}\n---\nBody"
+    assert parse_article(text, source, CFG).private == reason
+
+
+def test_a_draft_without_title_or_date_takes_the_file_name_and_mtime() -> None:
+    article = parse_article("---\ndraft: true\n---\n", "wip-post.md", CFG, mtime=1636000000)
+    assert (article.title, article.published.year) == ("wip-post", 2021)
+    with pytest.raises(ArticleError, match="'date' is required"):
+        parse_article("---\ntitle: T\n---\n", "a.md", CFG, mtime=1636000000)
+
+
 def test_body_format_auto_and_by_extension() -> None:
     text = "---\ntitle: T\ndate: 2021-11-04\n---\n\n  <div>x</div>"
     assert parse_article(text, "a.md", CFG).body_format == "html"
@@ -220,6 +249,30 @@ def test_a_file_replaced_by_another_after_the_scan_waits_for_the_next_build(
     os.mkfifo(root / "target.md")  # would block a plain open() forever
     with pytest.raises(ArticleError, match="replaced by another file"):
         read_bytes(files["target.md"], 1000)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj",
+        b"\xff\xd8\xff\xe0\x00\x10JFIF",
+        b"---\ntitle: t\n---\n" + b"\x00\x01" * 200,  # mostly NUL: UTF-16 without a BOM, a dump
+    ],
+    ids=["pdf", "jpeg", "mostly-nul"],
+)
+def test_real_binaries_are_refused_as_binary(data: bytes) -> None:
+    with pytest.raises(ArticleError, match="binary file"):
+        decode_text(data, "x.md", ())
+
+
+def test_stray_control_characters_are_removed_with_one_warning_naming_the_file() -> None:
+    text, warning = decode_text(b"---\ntitle: A\x00B\n---\n<p>x\x00\x01\x1fy</p>\n", "a.md", ())
+    assert text == "---\ntitle: AB\n---\n<p>xy</p>\n"
+    assert warning == "a.md: removed 4 stray control characters (NUL or other C0)"
+    assert decode_text(b"---\ntitle: A\n---\n\tok\r\n", "b.md", ()) == (
+        "---\ntitle: A\n---\n\tok\r\n",
+        None,
+    )
 
 
 # ------------------------------------------------------------------ scanning

@@ -20,7 +20,7 @@ from feedcheck import check_feed, feed_files
 from refeed import clean, load, render
 from refeed.config import StateConfig
 from refeed.errors import ConfigError
-from refeed.models import FEED_FILES, Feed, FeedFormat, Thumbnail
+from refeed.models import FEED_FILES, Article, Feed, FeedFormat, Thumbnail
 from refeed.pipeline import entries, publishing, run
 
 
@@ -119,10 +119,10 @@ def test_an_article_that_fails_to_clean_costs_only_itself(
     )
     real = clean.clean_html
 
-    def flaky(html: str, base: str, rules: clean.Rules) -> str:
+    def flaky(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
         if "POISON" in html:
             raise RecursionError("maximum recursion depth exceeded")
-        return real(html, base, rules)
+        return real(html, base, rules, engine=engine)
 
     monkeypatch.setattr(clean, "clean_html", flaky)
     report = build(cfg)
@@ -150,12 +150,12 @@ def test_bodies_are_cleaned_from_the_file_that_was_scanned_and_parsed(
     secret.write_text(article("A", body="<p>SECRET</p>", categories=["Good"]), encoding="utf-8")
     real = entries.clean_all
 
-    def swap_then_clean(jobs: list[entries.CleanJob], cfg: refeed.Config) -> object:
+    def swap_then_clean(build_run: run.Run, jobs: list[entries.CleanJob]) -> object:
         (cfg.articles.dir / "a.md").unlink()  # between the parse and the cleaning
         (cfg.articles.dir / "a.md").symlink_to(secret)
         with (cfg.articles.dir / "b.md").open("r+", encoding="utf-8") as same_file:
             same_file.write(article("B", body="<p>EDITED</p>", categories=["Good"]))
-        return real(jobs, cfg)
+        return real(build_run, jobs)
 
     monkeypatch.setattr(entries, "clean_all", swap_then_clean)
     report = build(cfg)
@@ -420,9 +420,9 @@ def test_one_edit_rerenders_only_the_feeds_that_hold_it(
     cleaned: list[str] = []
     real_clean = clean.clean_html
 
-    def counting_clean(html: str, base: str, rules: clean.Rules) -> str:
+    def counting_clean(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
         cleaned.append(html)
-        return real_clean(html, base, rules)
+        return real_clean(html, base, rules, engine=engine)
 
     monkeypatch.setattr(clean, "clean_html", counting_clean)
     (cfg.articles.dir / "a.md").write_text(
@@ -652,7 +652,10 @@ def test_status_file_for_monitoring(make_site: SiteFactory) -> None:
 def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path: Path) -> None:
     cfg = make_site({"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")})
     build(cfg)
-    heavy = "bleach feedgen lxml cssselect markdown_it frontmatter dateutil httpx httpcore apscheduler imagesize"
+    heavy = (
+        "bleach nh3 selectolax feedgen lxml markdown_it frontmatter dateutil httpx httpcore "
+        "apscheduler imagesize boto3 botocore"
+    )
     script = (
         "import sys, refeed\n"
         f"refeed.build(refeed.load_config({str(tmp_path / 'config.yaml')!r}))\n"
@@ -663,3 +666,317 @@ def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------- drafts
+
+
+def _everything(root: Path) -> bytes:
+    return b"".join(snapshot(root).values())
+
+
+def test_drafts_and_unpublished_posts_stay_out_of_every_feed(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "draft.md": article("Secret draft", categories=["Good"], draft=True),
+            "unpublished.md": article("Secret unpublished", tags=["x"], published=False),
+            "_drafts/wip.md": "---\ntitle: [broken\n---\nSecret work in progress",
+        },
+        tags={"feeds": True},
+    )
+    report = build(cfg)
+    assert report.skipped == []  # a draft in progress is no error, however broken
+    assert [(p.path, p.reason) for p in report.drafts] == [
+        ("_drafts/wip.md", "held back: draft (in _drafts/)"),
+        ("draft.md", "held back: draft (draft: true)"),
+        ("unpublished.md", "held back: draft (published: false)"),
+    ]
+    assert b"Secret" not in _everything(cfg.output.dir)
+    assert not (cfg.output.dir / "tags").exists()  # a draft's tag gets no feed either
+
+
+def test_a_post_leaves_every_feed_when_it_becomes_a_draft_and_returns_when_published(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    post: dict[str, Any] = {"title": "Flip", "categories": ["Flip"], "date": "2021-11-02T10:00:00Z"}
+    cfg = make_site({"good.md": GOOD, "flip.md": article(**post, draft=True)})
+    path = cfg.articles.dir / "flip.md"
+
+    def step(text: str, mtime: int) -> bytes:
+        path.write_text(text, encoding="utf-8")
+        os.utime(path, (mtime, mtime))
+        build(cfg)
+        files = snapshot(cfg.output.dir)
+        clean = _clean_snapshot(cfg, tmp_path / f"clean-{mtime}")
+        # Equal to a build from scratch, but for the emptied feed kept until --prune.
+        assert {k: v for k, v in files.items() if k in clean or "flip" not in k} == clean
+        return _everything(cfg.output.dir)
+
+    assert b"Flip" not in step(article(**post, draft=True), 1_700_000_000)
+    published = step(article(**post, draft=False), 1_700_000_100)
+    assert b"<title>Flip</title>" in published
+    assert (cfg.output.dir / "categories/flip/atom.xml").is_file()
+    assert b"<title>Flip</title>" not in step(article(**post, published=False), 1_700_000_200)
+    site = check_feed((cfg.output.dir / "atom.xml").read_bytes())
+    assert [e.title for e in site.entries] == ["A good article"]
+    emptied = check_feed((cfg.output.dir / "categories/flip/atom.xml").read_bytes())
+    assert emptied.entries == []  # like a deleted post: the feed stays, empty, until --prune
+
+
+def _clean_snapshot(cfg: refeed.Config, into: Path) -> dict[str, bytes]:
+    output = dataclasses.replace(cfg.output, dir=into / "feeds")
+    fresh = dataclasses.replace(cfg, output=output, state=StateConfig(into / "state"))
+    build(fresh)
+    return snapshot(into / "feeds")
+
+
+def test_drafts_publish_for_a_preview_with_dates_from_the_file(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "draft.md": article("Draft one", draft="yes"),
+            "_drafts/wip.md": "---\ntitle: Work in progress\n---\nStill writing.",
+        },
+        articles={"drafts": "publish"},
+    )
+    os.utime(cfg.articles.dir / "_drafts/wip.md", (1_600_000_000, 1_600_000_000))
+    report = build(cfg)
+    assert report.drafts == [] and report.skipped == []
+    entries = {e.title: e for e in check_feed((cfg.output.dir / "atom.xml").read_bytes()).entries}
+    assert sorted(entries) == ["A good article", "Draft one", "Work in progress"]
+    # Hexo's draft scaffold has no date: the file's modification time stands in for it.
+    assert entries["Work in progress"].published_parsed[:3] == (2020, 9, 13)
+
+
+def test_switching_drafts_on_and_off_rereads_no_article(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"good.md": GOOD, "draft.md": article("Draft one", draft=True)})
+    build(cfg)
+    preview = dataclasses.replace(cfg, articles=dataclasses.replace(cfg.articles, drafts="publish"))
+    calls: list[str] = []
+    original = load.parse_article
+
+    def counted(text: str, source: str, *args: Any, **kwargs: Any) -> Article:
+        calls.append(source)
+        return original(text, source, *args, **kwargs)
+
+    monkeypatch.setattr(load, "parse_article", counted)
+    build(preview)
+    assert calls == []
+    assert b"Draft one" in (cfg.output.dir / "atom.xml").read_bytes()
+    build(cfg)
+    assert b"Draft one" not in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_a_hexo_source_folder_publishes_its_posts_only(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "_posts/hello.md": article("Hello"),
+            "about/index.md": article("About me"),
+            "_drafts/wip.md": article("Unfinished"),
+        }
+    )
+    report = build(cfg)
+    assert report.articles_read == 1 and [p.path for p in report.drafts] == ["_drafts/wip.md"]
+    titles = [e.title for e in check_feed((cfg.output.dir / "atom.xml").read_bytes()).entries]
+    assert titles == ["Hello"]
+
+
+def test_a_draft_flag_that_is_neither_true_nor_false_is_refused(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD, "odd.md": article("Odd", published="maybe")})
+    report = build(cfg)
+    assert [(p.path, p.reason) for p in report.skipped] == [
+        ("odd.md", "frontmatter: 'published': expected true or false, got 'maybe'")
+    ]
+    assert b"Odd" not in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+# --------------------------------------------------------------------------- Hexo bodies
+
+
+def _entries(cfg: refeed.Config) -> dict[str, Any]:
+    feed = json.loads((cfg.output.dir / "feed.json").read_text(encoding="utf-8"))
+    return {item["title"]: item for item in feed["items"]}
+
+
+def test_the_summary_is_the_excerpt_unless_the_frontmatter_has_one(make_site: SiteFactory) -> None:
+    body = "Intro **text**.\n\n<!--more-->\n\nThe rest, never in the summary."
+    cfg = make_site(
+        {
+            "a.md": article("A", body=body),
+            "b.md": article("B", body=body, description="Told by the author"),
+            "c.html": article("C", body="<p>HTML intro</p>[[cut]]<p>rest</p>"),
+        },
+        output={"formats": ["atom", "json"]},
+        articles={"more_marker": "[[cut]]"},
+    )
+    build(cfg)
+    items = _entries(cfg)
+    assert items["B"]["summary"] == "Told by the author"
+    assert items["C"]["summary"] == "HTML intro"
+    assert items["A"]["summary"].startswith("Intro text. The rest")  # not this site's marker
+    cfg = make_site({}, output={"formats": ["json"]}, articles={"more_marker": "<!-- more -->"})
+    build(cfg)
+    assert _entries(cfg)["A"]["summary"] == "Intro text."
+
+
+def test_a_post_link_follows_its_target_and_never_reveals_a_draft(
+    make_site: SiteFactory,
+) -> None:
+    target = {"title": "Target", "date": "2021-11-02T00:00:00Z"}
+    cfg = make_site(
+        {
+            "linking.md": article("Linking", body="See {% post_link target %}."),
+            "target.md": article(**target),
+            "by-title.md": article(
+                "By title", body="Read {% post_link 'Hidden title' %}{% post_path hidden %}."
+            ),
+            "hidden.md": article("Hidden title", published=False),
+        },
+        output={"formats": ["json"]},
+    )
+    build(cfg)
+    assert 'title="Target">Target</a>' in _entries(cfg)["Linking"]["content_html"]
+    assert _entries(cfg)["By title"]["content_html"] == "<p>Read Hidden title.</p>"  # own words
+    path = cfg.articles.dir / "target.md"
+    path.write_text(article(**{**target, "title": "Renamed"}), encoding="utf-8")
+    build(cfg)
+    assert 'title="Renamed">Renamed</a>' in _entries(cfg)["Linking"]["content_html"]
+    path.write_text(article(**{**target, "title": "Now secret"}, draft=True), encoding="utf-8")
+    build(cfg)
+    linking = _entries(cfg)["Linking"]["content_html"]
+    assert (
+        linking == "<p>See target.</p>"
+        and b"secret" not in (cfg.output.dir / "feed.json").read_bytes()
+    )
+
+
+def test_tag_plugins_can_be_turned_off_for_the_site_or_one_post(make_site: SiteFactory) -> None:
+    tagged = "Watch {% vimeo 82090131 %} now."
+    cfg = make_site(
+        {
+            "on.md": article("On", body=tagged),
+            "off.md": article("Off", body=tagged, disableNunjucks=True),
+        },
+        output={"formats": ["json"]},
+    )
+    build(cfg)
+    items = _entries(cfg)
+    assert "https://vimeo.com/82090131" in items["On"]["content_html"]
+    assert "{% vimeo 82090131 %}" in items["Off"]["content_html"]
+    cfg = make_site({}, output={"formats": ["json"]}, articles={"tag_plugins": False})
+    build(cfg)
+    assert "{% vimeo 82090131 %}" in _entries(cfg)["On"]["content_html"]
+
+
+def test_an_article_with_stray_nul_bytes_is_published_with_one_warning(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "---\ntitle: N\x00ul\ndate: 2021-11-02\ncategories: [Good]\n---\n<p>a\x00b</p>\n"
+    cfg = make_site({"good.md": GOOD, "nul.md": text.encode()})
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        report = build(cfg)
+    assert report.skipped == [] and report.published == 2
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines == ["nul.md: removed 2 stray control characters (NUL or other C0)"]
+    parsed = check_feed((cfg.output.dir / "categories/good/atom.xml").read_bytes())
+    assert "Nul" in [e.title for e in parsed.entries]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        build(cfg)  # unchanged: said once per file, not once per build
+    assert caplog.records == []
+
+
+def test_switching_the_sanitizer_cleans_every_body_again_with_it(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": article("B", categories=["Good"])})
+    build(cfg)
+    engines: list[str] = []
+    real_clean = clean.clean_html
+
+    def recording_clean(html: str, base: str, rules: clean.Rules, *, engine: clean.Engine) -> str:
+        engines.append(engine)
+        return real_clean(html, base, rules, engine=engine)
+
+    monkeypatch.setattr(clean, "clean_html", recording_clean)
+    cfg = make_site({}, clean={"sanitizer": "nh3"})
+    build(cfg)
+    assert engines == ["nh3", "nh3"]
+    engines.clear()
+    build(cfg)
+    assert engines == []
+
+
+# --------------------------------------------------------------------------- Hexo: the review's cases
+
+
+def test_a_draft_stays_out_when_other_posts_change_and_builds_read_nothing(
+    make_site: SiteFactory,
+) -> None:
+    cfg = make_site(
+        {"good.md": GOOD, "draft.md": article("Secret", categories=["Good"], draft=True)}
+    )
+    build(cfg)
+    assert [p.path for p in build(cfg).drafts] == ["draft.md"]  # a no-op build remembers it
+    (cfg.articles.dir / "other.md").write_text(article("Other", categories=["Good"]), "utf-8")
+    report = build(cfg)
+    assert [p.path for p in report.drafts] == ["draft.md"]
+    assert b"Secret" not in _everything(cfg.output.dir)
+    assert b"Other" in (cfg.output.dir / "categories/good/atom.xml").read_bytes()
+
+
+def test_names_hexo_hides_are_not_posts(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "_hidden.md": article("Hidden file"),
+            "_private/inner.md": article("Hidden folder"),
+            "deep/_x/y.md": article("Hidden below"),
+        }
+    )
+    report = build(cfg)
+    assert report.articles_read == 1 and report.skipped == []
+    assert b"Hidden" not in _everything(cfg.output.dir)
+
+
+def test_files_in_a_posts_asset_folder_are_assets(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {"post.md": article("Post"), "post/demo.html": "<p>no frontmatter</p>", "post/x/n.md": "x"},
+        articles={"post_asset_folder": True},
+    )
+    report = build(cfg)
+    assert report.articles_read == 1 and report.skipped == []
+
+
+def test_a_post_whose_tags_nest_too_deep_is_skipped_and_the_others_publish(
+    make_site: SiteFactory,
+) -> None:
+    deep = "{% quote %}\n" * 1000 + "x\n" + "{% endquote %}\n" * 1000
+    cfg = make_site({"good.md": GOOD, "deep.md": article("Deep", body=deep)})
+    report = build(cfg)
+    assert [(p.path, p.reason) for p in report.skipped] == [
+        ("deep.md", "cannot read its Hexo tags: Hexo tags nested deeper than 32 levels")
+    ]
+    assert b"A good article" in (cfg.output.dir / "atom.xml").read_bytes()
+    assert refeed.check(cfg)[0].path == "deep.md"
+
+
+def test_post_link_finds_the_slug_first_then_the_title(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {
+            "linking.md": article(
+                "Linking", body="Read {% post_link 'Target title' %} and {% post_link clash %}."
+            ),
+            "target.md": article("Target title"),
+            "clash.md": article("By slug"),
+            "other.md": article("clash"),  # a title equal to another post's slug
+        },
+        output={"formats": ["json"]},
+    )
+    build(cfg)
+    html = _entries(cfg)["Linking"]["content_html"]
+    assert 'title="Target title">Target title</a>' in html
+    assert 'href="https://example.org/2021/11/01/clash/" title="By slug">By slug</a>' in html

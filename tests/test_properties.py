@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 import refeed
 from conftest import BASE_CONFIG, GOOD, NOW
 from feedcheck import check_feed, feed_files
+from refeed.clean import ENGINES
 from refeed.config import config_from_dict
 
 text = st.text(max_size=40)
@@ -70,10 +72,11 @@ frontmatter = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(meta=frontmatter, html=body)
 def test_any_article_is_published_in_valid_feeds_or_skipped_with_a_reason(
-    meta: dict[str, Any], html: str
+    engine: str, meta: dict[str, Any], html: str
 ) -> None:
     root = Path(tempfile.mkdtemp())
     try:
@@ -81,7 +84,8 @@ def test_any_article_is_published_in_valid_feeds_or_skipped_with_a_reason(
         (root / "articles" / "good.md").write_text(GOOD, encoding="utf-8")
         text = "---\n" + yaml.safe_dump(meta, allow_unicode=True) + "---\n" + html
         (root / "articles" / "any.md").write_text(text, encoding="utf-8", errors="surrogatepass")
-        cfg = config_from_dict(BASE_CONFIG, root)
+        clean = {**BASE_CONFIG["clean"], "sanitizer": engine}
+        cfg = config_from_dict({**BASE_CONFIG, "clean": clean}, root)
         report = refeed.build(cfg, now=NOW)  # must never raise
         assert report.failed == []
         for path in feed_files(cfg.output.dir):

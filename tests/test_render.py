@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from lxml import etree
 
 from feedcheck import check_feed
-from refeed.chars import feed_safe
+from refeed.chars import feed_safe, plain
 from refeed.models import Entry, Feed, FeedFormat, FeedSpec, Thumbnail
 from refeed.render import render
 
@@ -101,8 +102,9 @@ def test_title_is_the_authors_text_escaped_once() -> None:
 
 
 def test_rss_description_is_escaped_text_so_readers_do_not_see_markup() -> None:
-    root = etree.fromstring(render(feed(entry(summary="a < b & <b>c</b>")), "rss"))
-    assert root.findtext("channel/item/description") == "a &lt; b &amp; &lt;b&gt;c&lt;/b&gt;"
+    data = render(feed(entry(summary="a < b & <b>c</b>")), "rss")
+    assert etree.fromstring(data).findtext("channel/item/description") == "a &lt; b &amp; c"
+    assert b"<description>a &#x26;lt; b &#x26;amp; c</description>" in data  # RSS profile
 
 
 def test_xml_forbidden_characters_are_removed_everywhere() -> None:
@@ -118,3 +120,47 @@ def test_xml_forbidden_characters_are_removed_everywhere() -> None:
 def test_same_feed_same_bytes() -> None:
     assert render(feed(entry()), "rss") == render(feed(entry()), "rss")
     assert render(feed(entry()), "atom") == render(feed(entry()), "atom")
+
+
+HOSTILE = '<script>alert("cat")</script>'
+
+
+def test_a_category_named_like_a_script_is_its_text_in_the_rss_channel() -> None:
+    hostile = dataclasses.replace(
+        feed(entry(categories=(HOSTILE,))),
+        title=f"S — {HOSTILE}",
+        subtitle=f"{HOSTILE}: articles from S",
+    )
+    data = render(hostile, "rss")
+    check_feed(data)  # the validator's text rules and a lax reader's HTML5 parse included
+    channel = etree.fromstring(data).find("channel")
+    assert channel is not None
+    assert channel.findtext("title") == 'S — alert("cat")'
+    assert channel.findtext("description") == 'alert("cat"): articles from S'
+    assert channel.findtext("item/category") == 'alert("cat")'
+    assert b"<script" not in data and b"&lt;script" not in data
+
+
+@pytest.mark.parametrize(
+    ("written", "text"),
+    [
+        ("<b>Bold</b> move", "Bold move"),
+        ("a < b & c", "a < b & c"),
+        ("x<y then", "x"),  # "<y …" starts a tag for any HTML reader
+        ("Tom &amp; Jerry", "Tom &amp; Jerry"),  # no markup: the author's text, as typed
+        ("<<b>script>alert(1)<</b>/script>", "alert(1)"),  # stripping never builds a new tag
+        ("  many\n  spaces ", "many spaces"),
+    ],
+)
+def test_names_and_titles_are_plain_text(written: str, text: str) -> None:
+    assert plain(written) == text
+    for fmt in FORMATS:
+        data = render(feed(entry(title=written, author=written)), fmt)
+        check_feed(data)
+        titles = [t.text for t in etree.fromstring(data).iter("{*}title", "title")]
+        assert titles[-1] == text
+
+
+def test_a_title_that_is_nothing_but_markup_keeps_its_characters() -> None:
+    assert plain("<img src=x onerror=alert(1)>") == "img src=x onerror=alert(1)"
+    check_feed(render(feed(entry(title="<br>")), "rss"))

@@ -95,6 +95,19 @@ def test_watch_publishes_edits_and_removes_then_stops_cleanly_on_sigterm(watcher
     assert "stopped" in watcher.logged()
 
 
+def test_watch_takes_a_post_out_when_it_becomes_a_draft_and_back_when_published(
+    watcher: Watcher,
+) -> None:
+    post = watcher.articles / "flip.md"
+    post.write_text(article("Flipping", categories=["Good"]), encoding="utf-8")
+    wait_for(lambda: b"Flipping" in watcher.feed("categories/good/atom.xml"), "the new post")
+    post.write_text(article("Flipping", categories=["Good"], published=False), encoding="utf-8")
+    wait_for(lambda: b"Flipping" not in watcher.feed("categories/good/atom.xml"), "unpublishing")
+    assert b"Flipping" not in watcher.feed()
+    post.write_text(article("Flipping", categories=["Good"], draft=False), encoding="utf-8")
+    wait_for(lambda: b"Flipping" in watcher.feed(), "publishing again")
+
+
 def test_a_half_written_file_waits_until_it_is_complete(watcher: Watcher) -> None:
     path = watcher.articles / "long.md"
     text = article(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from refeed.models import Article, Entry, Listing
+from refeed.models import Article, Entry, Listing, StoredObject
 from refeed.state import Item, LockedError, Stored, ThumbFact, open_state
 
 ARTICLE = Article(
@@ -129,6 +129,27 @@ def test_a_store_from_the_previous_schema_gains_the_new_table_and_keeps_its_ids(
     with open_state(tmp_path) as store:
         assert store.identity("a.md", "h1", gone=set()) == "urn:uuid:first"
         assert store.listings() == {}
+
+
+def test_a_store_from_before_publishing_gains_the_objects_table_in_place(tmp_path: Path) -> None:
+    with open_state(tmp_path) as store:
+        store.remember_identity("a.md", "h1", "urn:uuid:first")
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    db.execute("DROP TABLE objects")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    stored = StoredObject("md5", "etag", "text/html; charset=utf-8\nmax-age=1", 10, 123)
+    with open_state(tmp_path) as store:
+        assert store.identity("a.md", "h1", gone=set()) == "urn:uuid:first"
+        assert store.objects("s3://b/") == {}
+        store.put_object("s3://b/", "index.html", stored)
+    with open_state(tmp_path) as store:
+        store.forget_everything()  # a full rebuild: what is in the bucket is still known
+        assert store.objects("s3://b/") == {"index.html": stored}
+        assert store.objects("s3://other/") == {}
+        store.forget_object("s3://b/", "index.html")
+        assert store.objects("s3://b/") == {}
 
 
 def _hold_lock(

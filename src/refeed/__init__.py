@@ -10,11 +10,18 @@ from typing import TYPE_CHECKING, Any
 
 from .__about__ import __version__
 from .config import Config, load_config
-from .errors import ArticleError, ConfigError, FetchError, RefeedError, WriteError
+from .errors import (
+    ArticleError,
+    ConfigError,
+    FetchError,
+    PublishError,
+    RefeedError,
+    WriteError,
+)
 from .models import Problem, RunReport
 
 if TYPE_CHECKING:
-    from .pipeline import build, check
+    from .pipeline import build, check, upload
 
 __all__ = [
     "ArticleError",
@@ -22,6 +29,7 @@ __all__ = [
     "ConfigError",
     "FetchError",
     "Problem",
+    "PublishError",
     "RefeedError",
     "RunReport",
     "WriteError",
@@ -29,12 +37,13 @@ __all__ = [
     "build",
     "check",
     "load_config",
+    "upload",
 ]
 
 
 def __getattr__(name: str) -> Any:
     # The pipeline pulls in lxml, bleach and feedgen; `import refeed` alone should not.
-    if name in ("build", "check"):
+    if name in ("build", "check", "upload"):
         from . import pipeline
 
         return getattr(pipeline, name)

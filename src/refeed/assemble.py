@@ -5,6 +5,7 @@ Takes the config and every date as arguments; nothing here reads a clock or a fi
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 import uuid
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from .__about__ import __version__
 from .config import Config, TaxonomyConfig
 from .models import Article, Entry, Feed, FeedFormat, FeedKind, FeedSpec, Listing, Thumbnail
-from .slugs import assign_slugs
+from .slugs import assign_slugs, hexo_slugize
 from .urls import is_http, join_path, resolve, to_uri
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -42,14 +43,57 @@ def article_link(article: Article, cfg: Config) -> str:
         link = resolve(cfg.site.url, article.link)
         if is_http(link):
             return to_uri(link)
-    stamp = article.published
+    stamp = article.published.astimezone(cfg.articles.timezone)  # Hexo: the site's dates
     stem = posixpath.splitext(article.source)[0]
+    slug = post_slug(article)
+    seconds = int(stamp.timestamp())
     values = {
         "year": f"{stamp.year:04d}", "month": f"{stamp.month:02d}", "day": f"{stamp.day:02d}",
         "hour": f"{stamp.hour:02d}", "minute": f"{stamp.minute:02d}", "second": f"{stamp.second:02d}",
-        "name": posixpath.basename(stem), "path": stem,
+        "i_month": str(stamp.month), "i_day": str(stamp.day), "timestamp": str(seconds),
+        "name": posixpath.basename(slug), "path": stem, "title": slug,
+        "post_title": hexo_slugize(article.title, lower=True),
+        "id": _bare_id(article.id or article_id(article, cfg)),
+        "category": _category_path(article, cfg),
+        "hash": hashlib.sha1(f"{slug}{seconds}".encode(), usedforsecurity=False).hexdigest()[:12],
     }  # fmt: skip
-    return to_uri(resolve(cfg.site.url, cfg.articles.permalink.format(**values)))
+    path = cfg.articles.permalink.format(**values).lstrip("/")  # always under site.url
+    if not cfg.articles.trailing_index and path.endswith("index.html"):  # Hexo's pretty_urls
+        path = path[: -len("index.html")]
+    elif not cfg.articles.trailing_html and path.endswith(".html"):
+        path = path[: -len(".html")]
+    return to_uri(resolve(cfg.site.url, path))
+
+
+_POST_FOLDERS = ("_posts/", "_drafts/")
+
+
+def post_slug(article: Article) -> str:
+    """Hexo's slug: the path below ``_posts/`` without extension (Hexo sets it from the file
+    name, whatever the frontmatter says)."""
+    return source_slug(article.source)
+
+
+def source_slug(source: str) -> str:
+    stem = posixpath.splitext(source)[0]
+    return next((stem[len(f) :] for f in _POST_FOLDERS if stem.startswith(f)), stem)
+
+
+def _bare_id(identity: str) -> str:
+    """An id fit for a path: a derived ``urn:uuid:…`` id without its prefix."""
+    return identity.removeprefix("urn:uuid:")
+
+
+def _category_path(article: Article, cfg: Config) -> str:
+    """Hexo's ``:category``: the post's last category, each level slugized (or as the config
+    names it), joined by ``/``; ``articles.default_category`` when it has none."""
+    if not article.categories:
+        return hexo_slugize(cfg.articles.default_category)
+    names = cfg.categories.names
+    return "/".join(
+        (names[n].slug if n in names and names[n].slug else None) or hexo_slugize(n)
+        for n in article.categories[-1]
+    )
 
 
 def article_id(article: Article, cfg: Config) -> str:

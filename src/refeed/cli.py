@@ -1,8 +1,9 @@
 """Command line: each command turns options into one library call and its result into an exit code.
 
 Exit codes: 0 built; 1 --strict and something was skipped, or `check` found problems;
-2 bad configuration or usage; 3 some feed files could not be written (the old ones are kept);
-4 another refeed holds the state directory's lock (with state.lock: fail).
+2 bad configuration or usage (or `init` refused); 3 some files could not be written (the old
+ones are kept); 4 another refeed holds the state directory's lock (with state.lock: fail);
+5 the output could not all be published to object storage (the next build or publish finishes).
 """
 
 from __future__ import annotations
@@ -19,21 +20,27 @@ from pathlib import Path
 
 from .__about__ import __version__
 from .config import Config, StateConfig, load_config
-from .errors import ConfigError, RefeedError
+from .errors import ConfigError, InitError, RefeedError, WriteError
 from .models import RunReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE, EXIT_LOCKED = 0, 1, 2, 3, 4
+EXIT_PUBLISH = 5
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose - args.quiet, args.log_format, timestamps=args.command is _watch)
     try:
+        if args.command is _init:  # the one command that needs no config: it writes one
+            return int(_init(args))
         cfg = _config(args)
         return int(args.command(args, cfg))
-    except ConfigError as exc:
+    except (ConfigError, InitError) as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    except WriteError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_WRITE
     except RefeedError as exc:  # the state lock is held (state.lock: fail)
         print(exc, file=sys.stderr)
         return EXIT_LOCKED
@@ -46,11 +53,32 @@ def _build(args: argparse.Namespace, cfg: Config) -> int:
     if args.verbose > 0:
         for rel in report.written:
             print(f"wrote {os.path.relpath(cfg.output.dir / rel)}")
+        _list_objects(report)
     if args.quiet == 0:
         print(_summary(report))
     if report.failed:
         return EXIT_WRITE
+    if report.publish_failed:
+        return EXIT_PUBLISH
     return EXIT_PROBLEMS if args.strict and (report.skipped or report.not_followed) else EXIT_OK
+
+
+def _publish(args: argparse.Namespace, cfg: Config) -> int:
+    from .pipeline import upload
+
+    report = upload(cfg, verify=args.verify)
+    if args.verbose > 0:
+        _list_objects(report)
+    if args.quiet == 0:
+        print(f"refeed publish:{_published(report) or ' nothing to do'} ({report.seconds:.2f} s)")
+    return EXIT_PUBLISH if report.publish_failed else EXIT_OK
+
+
+def _list_objects(report: RunReport) -> None:
+    for url in report.uploaded:
+        print(f"uploaded {url}")
+    for url in report.deleted:
+        print(f"deleted {url}")
 
 
 def _check(args: argparse.Namespace, cfg: Config) -> int:
@@ -72,15 +100,47 @@ def _watch(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def _init(args: argparse.Namespace) -> int:
+    from .starter import init_config
+
+    started = init_config(args.folder, force=args.force)
+    origin = " from Hexo's _config.yml" if started.hexo else ""
+    print(f"refeed: wrote {started.path}{origin}")
+    for note in started.notes:
+        print(f"  check: {note}")
+    config = "" if started.path == Path("config.yaml") else f" --config {started.path}"
+    print(f"  next: refeed check{config}, then refeed build{config}")
+    return EXIT_OK
+
+
 def _summary(report: RunReport) -> str:
     return (
         f"refeed: {report.articles_read} articles read, {len(report.skipped)} skipped, "
-        f"{len(report.held_back)} held back; {len(report.written)} feed files written, "
+        f"{len(report.held_back)} held back"
+        + (
+            f", {len(report.drafts)} draft{'s' * (len(report.drafts) != 1)}"
+            if report.drafts
+            else ""
+        )
+        + f"; {len(report.written)} feed files written, "
         f"{len(report.unchanged)} unchanged"
         + (f", {len(report.pruned)} pruned" if report.pruned else "")
         + (f", {len(report.failed)} FAILED" if report.failed else "")
+        + (f";{published}" if (published := _published(report)) else "")
         + f" ({report.seconds:.2f} s)"
     )
+
+
+def _published(report: RunReport) -> str:
+    """' 3 objects uploaded, 1 deleted', and how many targets failed; '' when nothing was sent."""
+    if not (report.uploaded or report.deleted or report.publish_failed):
+        return ""
+    parts = [f"{len(report.uploaded)} object{'s' * (len(report.uploaded) != 1)} uploaded"]
+    if report.deleted:
+        parts.append(f"{len(report.deleted)} deleted")
+    if report.publish_failed:
+        parts.append(f"publish FAILED on {len(report.publish_failed)} target(s)")
+    return " " + ", ".join(parts)
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -96,11 +156,16 @@ def _overridden(cfg: Config, args: argparse.Namespace) -> Config:
         cfg = dataclasses.replace(
             cfg, output=dataclasses.replace(cfg.output, dir=args.output.resolve())
         )
+    if args.drafts:
+        articles = dataclasses.replace(cfg.articles, drafts="publish")
+        cfg = dataclasses.replace(cfg, articles=articles)
     if getattr(args, "offline", False):
         cfg = dataclasses.replace(cfg, thumbnails=dataclasses.replace(cfg.thumbnails, offline=True))
     if getattr(args, "state", None) is not None:
         lock = cfg.state.lock if cfg.state else "wait"
         cfg = dataclasses.replace(cfg, state=StateConfig(args.state.resolve(), lock))
+    if getattr(args, "no_publish", False):
+        cfg = dataclasses.replace(cfg, publish=dataclasses.replace(cfg.publish, deferred=True))
     return cfg
 
 
@@ -157,7 +222,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="refeed",
         description="Republish a directory of articles as per-category Atom and RSS feeds.",
         epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
-        "2 bad config or usage; 3 feed files could not be written; 4 state directory locked.",
+        "2 bad config or usage, or init refused; 3 files could not be written; "
+        "4 state directory locked; 5 publishing to object storage failed.",
     )
     parser.add_argument("--version", action="version", version=f"refeed {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -188,27 +254,78 @@ def _parser() -> argparse.ArgumentParser:
     )
     watch.set_defaults(command=_watch)
     _common(watch, output=True)
+    publish = commands.add_parser(
+        "publish",
+        help="upload the output folder to the publish: targets, without building",
+        description="Bring every publish: target in line with the output folder: what changed "
+        "since the last publish is uploaded (media, then feeds, then pages), what refeed put and "
+        "the folder no longer has is deleted. Example: refeed publish --verify",
+    )
+    publish.set_defaults(command=_publish, articles=None, drafts=False)
+    _config_option(publish)
+    _state_options(publish)
+    publish.add_argument(
+        "--verify",
+        action="store_true",
+        help="list each bucket and repair any object that is missing, different or stale",
+    )
+    _logging_options(publish)
+    init = commands.add_parser(
+        "init",
+        help="write a commented config.yaml to start from",
+        description="Write DIR/config.yaml from refeed's template; in a Hexo site (a folder with "
+        "_config.yml) fill it from Hexo's settings. Never replaces a config without --force. "
+        "Example: cd my-hexo-blog && refeed init && refeed build",
+    )
+    init.set_defaults(command=_init, verbose=0, quiet=0, log_format="text")
+    init.add_argument(
+        "folder", nargs="?", type=Path, default=Path(), metavar="DIR", help="default: here"
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing config.yaml")
     return parser
 
 
 def _common(parser: argparse.ArgumentParser, output: bool) -> None:
+    _config_option(parser)
+    parser.add_argument("--articles", type=Path, help="article folder (overrides articles.dir)")
+    parser.add_argument(
+        "--drafts",
+        action="store_true",
+        help="include drafts (draft: true, published: false, _drafts/), e.g. for a preview",
+    )
+    if output:
+        _state_options(parser)
+        parser.add_argument(
+            "--offline",
+            action="store_true",
+            help="no network: thumbnails from the cache or guessed",
+        )
+        parser.add_argument(
+            "--no-publish",
+            action="store_true",
+            help="do not upload to the publish: targets this time (refeed publish does it later)",
+        )
+    _logging_options(parser)
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
         default=Path("config.yaml"),
         help="config file (default: ./config.yaml)",
     )
-    parser.add_argument("--articles", type=Path, help="article folder (overrides articles.dir)")
-    if output:
-        parser.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
-        parser.add_argument(
-            "--state", type=Path, help="state folder (overrides state.dir; default .refeed/)"
-        )
-        parser.add_argument(
-            "--offline",
-            action="store_true",
-            help="no network: thumbnails from the cache or guessed",
-        )
+
+
+def _state_options(parser: argparse.ArgumentParser) -> None:
+    """--output and --state (build, watch, publish)."""
+    parser.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
+    parser.add_argument(
+        "--state", type=Path, help="state folder (overrides state.dir; default .refeed/)"
+    )
+
+
+def _logging_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="log line format"
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import time, tzinfo
 from pathlib import Path
 from typing import Any, Literal, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -23,7 +24,12 @@ from .slugs import is_canonical
 from .urls import is_http
 
 BodyMode = Literal["auto", "html", "markdown"]
-PERMALINK_FIELDS = frozenset(["year", "month", "day", "hour", "minute", "second", "name", "path"])
+# {name} fields of articles.permalink; Hexo's :name placeholders are the same names.
+PERMALINK_FIELDS = frozenset(
+    "year month day hour minute second i_month i_day timestamp name path title post_title id "
+    "category hash".split()
+)
+_HEXO_PLACEHOLDER = re.compile(r":([A-Za-z_]+)")
 _SIZE = re.compile(r"^\s*(\d+)\s*([KMG]i?B?|B)?\s*$", re.IGNORECASE)
 _OFFSET = re.compile(r"^([+-])(\d\d):?(\d\d)$")
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
@@ -58,13 +64,20 @@ class ArticlesConfig:
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("UTC"))
     default_time: time = time(0, 0)
     future: Literal["hold", "publish"] = "hold"
+    drafts: Literal["hold", "publish"] = "hold"  # publish: preview drafts (--drafts)
     formats: dict[str, BodyMode] = field(
         default_factory=lambda: cast(dict[str, BodyMode], {".html": "html", ".htm": "html"})
     )
-    permalink: str = "{year}/{month}/{day}/{name}/"
+    permalink: str = "{year}/{month}/{day}/{name}/"  # Hexo's :year/:title/ form is accepted too
     thumbnail_fields: tuple[str, ...] = ("thumbnail", "headimg", "cover", "image")
     base_url: str | None = None
     zone_names: dict[str, str] = field(default_factory=dict)  # "CST" -> "+0800"
+    more_marker: str = "<!-- more -->"  # Hexo's excerpt marker; "" turns it off
+    tag_plugins: bool = True  # render Hexo's {% tag %} plugins
+    post_asset_folder: bool = False  # Hexo's: asset_img & co. resolve under the post's URL
+    default_category: str = "uncategorized"  # Hexo's: {category} of a post without one
+    trailing_index: bool = True  # Hexo's pretty_urls: false drops a permalink's index.html
+    trailing_html: bool = True  # Hexo's pretty_urls: false drops a permalink's .html
 
 
 @dataclass(frozen=True)
@@ -74,10 +87,15 @@ class TaxonomyConfig:
     names: dict[str, NameOverride] = field(default_factory=dict)
 
 
+Sanitizer = Literal["bleach", "nh3"]
+SANITIZERS: tuple[Sanitizer, ...] = ("bleach", "nh3")
+
+
 @dataclass(frozen=True)
 class CleanConfig:
     remove: tuple[str, ...] = ()
     summary_length: int = 200
+    sanitizer: Sanitizer = "bleach"  # bleach: the design's choice, final release; nh3: maintained
 
 
 @dataclass(frozen=True)
@@ -125,6 +143,43 @@ class WatchConfig:
 
 
 @dataclass(frozen=True)
+class PublishTarget:
+    """One bucket (and key prefix) the output folder is uploaded to."""
+
+    url: str  # "s3://bucket/prefix/", always with the slash after the bucket and prefix
+    bucket: str
+    prefix: str  # "" or a key prefix ending in "/"
+    endpoint: str | None = None  # an S3-compatible service; None: AWS S3
+    region: str | None = None  # None: the standard chain (AWS_REGION, the profile), else us-east-1
+    addressing: Literal["path", "virtual"] = "virtual"
+    profile: str | None = None  # a shared-config profile name (never the credentials themselves)
+
+    @property
+    def name(self) -> str:
+        """How logs, messages and the state store name it."""
+        return f"{self.url} at {self.endpoint}" if self.endpoint else self.url
+
+
+@dataclass(frozen=True)
+class CacheControl:
+    """``Cache-Control`` per kind of object; feeds and pages as deploy/nginx.conf sends them."""
+
+    feeds: str = "public, max-age=300, must-revalidate"
+    pages: str = "public, max-age=300, must-revalidate"
+    media: str = "public, max-age=31536000, immutable"  # mirrored images: named by their hash
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    targets: tuple[PublishTarget, ...] = ()  # none: nothing is uploaded
+    cache_control: CacheControl = field(default_factory=CacheControl)
+    concurrency: int = 8  # uploads in flight per target
+    retries: int = 4  # after the first attempt, on network errors, throttling and 5xx
+    timeout: float = 30.0  # seconds to connect, and to wait for each response
+    deferred: bool = False  # --no-publish: build locally; `refeed publish` uploads (and pings)
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig
     articles: ArticlesConfig
@@ -137,6 +192,7 @@ class Config:
     watch: WatchConfig = field(default_factory=WatchConfig)
     thumbnails: ThumbnailsConfig = field(default_factory=ThumbnailsConfig)
     websub: WebSubConfig = field(default_factory=WebSubConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
 
     @property
     def state_dir(self) -> Path:
@@ -290,6 +346,7 @@ def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> 
     clean = CleanConfig(
         remove=clean_section.strings("remove", ()),
         summary_length=clean_section.integer("summary_length", CleanConfig.summary_length),
+        sanitizer=cast(Sanitizer, clean_section.choice("sanitizer", SANITIZERS, "bleach")),
     )
     clean_section.finish()
     output = _read_output(top.section("output"), base_dir)
@@ -304,12 +361,14 @@ def config_from_dict(data: object, base_dir: Path, source: str = "<config>") -> 
     websub_section = top.section("websub")
     websub = WebSubConfig(hub=websub_section.url("hub"))
     websub_section.finish()
+    publish = _read_publish(top)
     top.finish()
     if problems or site is None:
         raise ConfigError(source, problems or ["site: is required"])
     return Config(
-        site, articles, output, categories, tags, clean, source, state, watch, thumbnails, websub
-    )
+        site, articles, output, categories, tags, clean, source, state, watch, thumbnails, websub,
+        publish,
+    )  # fmt: skip
 
 
 def _read_thumbnails(section: _Section) -> ThumbnailsConfig:
@@ -397,14 +456,15 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
             section.fail("formats", "expected '.ext: auto|html|markdown'", {ext: mode})
         else:
             formats[ext.lower()] = mode
-    permalink = section.text("permalink", d.permalink) or d.permalink
+    written = section.text("permalink", d.permalink) or d.permalink
+    permalink = _HEXO_PLACEHOLDER.sub(r"{\1}", written)  # :year → {year}
     try:
         names = {f for _, f, _, _ in string.Formatter().parse(permalink) if f is not None}
     except ValueError:
         names = {"?"}
     if names - PERMALINK_FIELDS:
         rule = f"expected a pattern using only {{{'}, {'.join(sorted(PERMALINK_FIELDS))}}}"
-        section.fail("permalink", rule, permalink)
+        section.fail("permalink", rule, written)
         permalink = d.permalink
     zones: dict[str, str] = {}
     raw_zones = section.mapping("zone_names", "expected a mapping such as {CST: '+08:00'}")
@@ -424,11 +484,18 @@ def _read_articles(section: _Section, base: Path) -> ArticlesConfig:
         timezone=zone,
         default_time=default_time,
         future=cast(Any, section.choice("future", ("hold", "publish"), d.future)),
+        drafts=cast(Any, section.choice("drafts", ("hold", "publish"), d.drafts)),
         formats=formats,
         permalink=permalink,
         thumbnail_fields=section.strings("thumbnail_fields", d.thumbnail_fields),
         base_url=section.url("base_url", folder=False),
         zone_names=zones,
+        more_marker=section.text("more_marker", d.more_marker) or "",
+        tag_plugins=section.boolean("tag_plugins", d.tag_plugins),
+        post_asset_folder=section.boolean("post_asset_folder", d.post_asset_folder),
+        default_category=section.text("default_category", d.default_category) or d.default_category,
+        trailing_index=section.boolean("trailing_index", d.trailing_index),
+        trailing_html=section.boolean("trailing_html", d.trailing_html),
     )
     section.finish()
     return articles
@@ -474,3 +541,110 @@ def _read_output(section: _Section, base: Path) -> OutputConfig:
     )
     section.finish()
     return output
+
+
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's rules, which R2, B2, MinIO share
+# Keys that would put a secret into config.yaml: refused with a pointer to the standard chain.
+_CREDENTIAL_KEYS = frozenset(
+    "access_key access_key_id aws_access_key_id secret secret_key secret_access_key "
+    "aws_secret_access_key session_token aws_session_token token password credentials".split()
+)
+
+
+def _read_publish(top: _Section) -> PublishConfig:
+    """``publish:`` is a mapping with ``targets:`` and settings, or just the list of targets."""
+    raw = top.get("publish")
+    if raw is None:
+        return PublishConfig()
+    section = _Section({"targets": raw} if isinstance(raw, list) else raw, "publish", top.problems)
+    targets_raw = section.get("targets")
+    if not isinstance(targets_raw, list) or not targets_raw:
+        section.problems.append(  # not repeated: a mistyped target may hold a secret
+            f"{section.key('targets')}: expected a list of one or more targets such as "
+            "{url: 's3://bucket/feeds/'}"
+        )
+        targets_raw = []
+    read = [
+        _read_target(_Section(raw_target, f"publish.targets[{i}]", top.problems))
+        for i, raw_target in enumerate(targets_raw)
+    ]
+    targets = tuple(target for target in read if target is not None)
+    names = [target.name for target in targets]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        section.fail("targets", "the same target is named twice", dup)
+    cache = section.section("cache_control")
+    d = CacheControl()
+    cache_control = CacheControl(
+        feeds=_header(cache, "feeds", d.feeds),
+        pages=_header(cache, "pages", d.pages),
+        media=_header(cache, "media", d.media),
+    )
+    cache.finish()
+    publish = PublishConfig(
+        targets=targets,
+        cache_control=cache_control,
+        concurrency=section.integer("concurrency", PublishConfig.concurrency),
+        retries=section.integer("retries", PublishConfig.retries, minimum=0),
+        timeout=float(section.integer("timeout", int(PublishConfig.timeout))),
+    )
+    section.finish()
+    return publish
+
+
+def _read_target(section: _Section) -> PublishTarget | None:
+    for name in sorted(_CREDENTIAL_KEYS & set(map(str, section.data))):
+        section.known.append(name)
+        section.problems.append(  # the value is a secret: never repeated in a message
+            f"{section.key(name)}: credentials are never read from config.yaml; use the "
+            "environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), a shared profile "
+            "(profile: or AWS_PROFILE) or an instance role"
+        )
+    location = _s3_url(section)
+    endpoint = section.url("endpoint")
+    parts = urlsplit(endpoint or "")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        section.problems.append(
+            f"{section.key('endpoint')}: expected a plain http(s) URL without user, password or "
+            "query (credentials are never read from config.yaml)"
+        )
+    default_addressing = "path" if endpoint else "virtual"  # MinIO, Ceph: path; AWS: virtual
+    addressing = section.choice("addressing", ("path", "virtual"), default_addressing)
+    region, profile = section.text("region"), section.text("profile")
+    section.finish()
+    if location is None:
+        return None
+    bucket, prefix = location  # the url is kept in one spelling: it names the target in the state
+    return PublishTarget(
+        url=f"s3://{bucket}/{prefix}",
+        bucket=bucket,
+        prefix=prefix,
+        endpoint=endpoint,
+        region=region,
+        addressing=cast(Any, addressing),
+        profile=profile,
+    )
+
+
+def _s3_url(section: _Section) -> tuple[str, str] | None:
+    """(bucket, prefix) of ``url: s3://bucket/prefix/``; the prefix ends in "/" or is empty."""
+    url = section.text("url", required=True)
+    if url is None:
+        return None
+    match = re.fullmatch(r"s3://([^/]*)(?:/(.*))?", url)
+    if match is None or not _BUCKET.match(match.group(1)):
+        rule = "expected s3://bucket/prefix/ (a bucket name of 3-63 a-z, 0-9, '.', '-')"
+        section.fail("url", rule, url)
+        return None
+    prefix = match.group(2) or ""
+    if prefix and (prefix.endswith("//") or {"", ".", ".."} & set(prefix.rstrip("/").split("/"))):
+        section.fail("url", "expected a key prefix without empty, '.' or '..' parts", url)
+        return None
+    return match.group(1), prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def _header(section: _Section, name: str, default: str) -> str:
+    value = section.text(name, default) or default
+    if not value.isascii() or not value.isprintable() or not value.strip():
+        section.fail(name, "expected a Cache-Control value such as 'public, max-age=300'", value)
+        return default
+    return value

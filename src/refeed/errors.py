@@ -4,7 +4,9 @@
     ├── ConfigError      the configuration is unusable (carries every problem found)
     ├── ArticleError     one article cannot be published (path, reason)
     ├── FetchError       a remote resource could not be looked up (url, reason)
-    └── WriteError       an output file could not be written (path, reason)
+    ├── WriteError       an output file could not be written (path, reason)
+    ├── PublishError     object storage refused or could not be reached (target, reason)
+    └── InitError        ``refeed init`` refuses (path, reason): a config exists, a bad _config.yml
 
 Messages follow ``<where>: <rule>, got <value!r>`` so that a log line says what to fix.
 """
@@ -48,6 +50,24 @@ class FetchError(RefeedError):
 
 class WriteError(RefeedError):
     """An output file could not be written; the previous file is left as it was."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class PublishError(RefeedError):
+    """An object could not be uploaded to, listed on or removed from a publish target."""
+
+    def __init__(self, target: str, reason: str) -> None:
+        self.target = target
+        self.reason = reason
+        super().__init__(f"publish {target}: {reason}")
+
+
+class InitError(RefeedError):
+    """``refeed init`` cannot start a config here."""
 
     def __init__(self, path: str, reason: str) -> None:
         self.path = path

@@ -216,20 +216,43 @@ def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
 
 def decode(data: bytes, rel: str, encodings: tuple[str, ...]) -> str:
     """Text from bytes: UTF-8 (BOM or not), UTF-16 with a BOM, else the first fallback that fits."""
+    return decode_text(data, rel, encodings)[0]
+
+
+# Files that are something else: images, PDFs, archives, executables (by their first bytes).
+_BINARY_MAGIC = (
+    b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"%PDF-", b"PK\x03\x04", b"\x1f\x8b", b"\x7fELF",
+    b"SQLite format 3\x00", b"7z\xbc\xaf", b"II*\x00", b"MM\x00*", b"OggS", b"fLaC", b"\x00asm",
+)  # fmt: skip
+_STRAY_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def decode_text(data: bytes, rel: str, encodings: tuple[str, ...]) -> tuple[str, str | None]:
+    """:func:`decode`, and a warning when stray control characters (a NUL, a C0 byte) were
+    removed from otherwise textual data; files that really are binary are refused."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            return _without_controls(data.decode("utf-16"), rel)
         except UnicodeDecodeError:
             raise ArticleError(rel, "not valid UTF-16 despite its byte-order mark") from None
-    if b"\x00" in data:
-        raise ArticleError(rel, "binary file (contains NUL bytes), not an article")
+    nuls = data.count(b"\x00")
+    if data.startswith(_BINARY_MAGIC) or (nuls > 8 and nuls * 10 > len(data)):
+        raise ArticleError(rel, "binary file (an image, PDF or archive, or mostly NUL bytes)")
     for encoding in ("utf-8-sig", *encodings):
         try:
-            return data.decode(encoding)
+            return _without_controls(data.decode(encoding), rel)
         except UnicodeDecodeError:
             continue
     tried = ", ".join(("utf-8", *encodings))
     raise ArticleError(rel, f"text is in none of the encodings tried ({tried}; articles.encodings)")
+
+
+def _without_controls(text: str, rel: str) -> tuple[str, str | None]:
+    text, count = _STRAY_CONTROLS.subn("", text)
+    if not count:
+        return text, None
+    plural = "s" if count > 1 else ""
+    return text, f"{rel}: removed {count} stray control character{plural} (NUL or other C0)"
 
 
 # --------------------------------------------------------------------------- parsing
@@ -327,12 +350,16 @@ def parse_article(
     """An Article from a file's text; ``source`` is its path relative to the article directory."""
     meta, body = split_frontmatter(text, source)
     fields = _Fields(meta, source)
+    private = private_reason(meta, source)
     title = fields.text("title")
+    if not title and private:  # Hexo's draft scaffold has no title or date yet
+        title = PurePosixPath(source).stem
     if not title:
         raise ArticleError(source, "frontmatter: 'title' is required")
     raw_date = meta.get("date")
-    if raw_date in (None, "") and cfg.missing_date == "mtime" and mtime is not None:
-        raw_date = datetime.fromtimestamp(mtime, tz=UTC)
+    lenient = cfg.missing_date == "mtime" or private is not None
+    if raw_date in (None, "") and lenient and mtime is not None:
+        raw_date = datetime.fromtimestamp(int(mtime), tz=UTC).astimezone(cfg.timezone)
     if raw_date in (None, ""):
         raise ArticleError(
             source, "frontmatter: 'date' is required (or set articles.missing_date: mtime)"
@@ -357,7 +384,42 @@ def parse_article(
         link=fields.first(("link", "permalink", "url")),
         id=fields.first(("id", "guid")),
         summary=fields.first(("description", "excerpt", "summary")),
+        private=private,
+        tag_plugins=not _flag(meta, "disableNunjucks", source),
     )
+
+
+DRAFTS_FOLDER = "_drafts"  # Hexo's: what `hexo new draft` writes, published only on request
+_YES = frozenset(["true", "yes", "on", "y"])
+_NO = frozenset(["false", "no", "off", "n"])
+
+
+def private_reason(meta: dict[str, Any], source: str) -> str | None:
+    """Why the author keeps this post out of every feed, or None when it is public.
+
+    Hexo's ``published: false``, the common ``draft: true``, and a file in a ``_drafts/``
+    folder. A value that is neither true nor false is refused rather than guessed: guessing
+    "public" could publish a post its author meant to keep private.
+    """
+    if _flag(meta, "draft", source):
+        return "draft: true"
+    if _flag(meta, "published", source) is False:
+        return "published: false"
+    if DRAFTS_FOLDER in PurePosixPath(source).parts[:-1]:
+        return f"in {DRAFTS_FOLDER}/"
+    return None
+
+
+def _flag(meta: dict[str, Any], key: str, source: str) -> bool | None:
+    value = meta.get(key)
+    if value is None or value == "" or isinstance(value, bool):
+        return value if isinstance(value, bool) else None
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if text in _YES or text == "1":
+        return True
+    if text in _NO or text == "0":
+        return False
+    raise ArticleError(source, f"frontmatter: {key!r}: expected true or false, got {_brief(value)}")
 
 
 class _Fields:

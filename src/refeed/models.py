@@ -48,6 +48,10 @@ class Article:
     link: str | None = None
     id: str | None = None
     summary: str | None = None
+    # Why the author keeps it out of every feed ("draft: true", "published: false"), or None.
+    private: str | None = None
+    tag_plugins: bool = True  # False: Hexo's disableNunjucks, {% %} left as written
+    references: tuple[str, ...] = ()  # posts the body links to (post_link slug or title)
 
 
 class Listing(NamedTuple):
@@ -122,13 +126,26 @@ class Feed:
     entries: tuple[Entry, ...] = ()
 
 
+class StoredObject(NamedTuple):
+    """One object as refeed put it on one publish target (kept in the state store): its bytes'
+    MD5, the ETag the storage answered, the headers it was given, and the stat of the local file
+    it was read from (unchanged stat: unchanged file, so the next publish need not read it)."""
+
+    md5: str
+    etag: str
+    headers: str  # content type and Cache-Control, one line each
+    size: int
+    mtime_ns: int
+
+
 @dataclass(slots=True)
 class RunReport:
     """What one build did; the CLI turns it into the summary line and the exit code."""
 
     articles_read: int = 0
     skipped: list[Problem] = field(default_factory=list)
-    held_back: list[Problem] = field(default_factory=list)
+    held_back: list[Problem] = field(default_factory=list)  # dated in the future
+    drafts: list[Problem] = field(default_factory=list)  # kept private by their authors
     not_followed: list[Problem] = field(default_factory=list)
     written: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
@@ -138,3 +155,6 @@ class RunReport:
     published: int = 0
     next_due: datetime | None = None  # when the earliest held-back article falls due
     seconds: float = 0.0
+    uploaded: list[str] = field(default_factory=list)  # objects put, as s3://bucket/key
+    deleted: list[str] = field(default_factory=list)  # objects refeed had put and removed
+    publish_failed: list[Problem] = field(default_factory=list)  # one per target not in sync

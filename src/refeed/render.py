@@ -1,14 +1,17 @@
 """Feed → Atom 1.0 or RSS 2.0 bytes (pure; the only feedgen import).
 
 Every string passes through :func:`feed_safe` on its way in, so nothing XML 1.0 forbids (nor the
-C1 controls the W3C validator warns about) can reach a file. Output depends on the Feed alone:
-feedgen's "now" defaults are always overridden.
+C1 controls the W3C validator warns about) can reach a file; every text that comes from an
+article or the config (titles, names, descriptions, summaries) passes through :func:`plain`, so
+no reader can turn it into elements, in feeds, JSON Feed, OPML and index.html alike. Output
+depends on the Feed alone: feedgen's "now" defaults are always overridden.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from dataclasses import replace
 from email.utils import format_datetime
 from typing import Any
@@ -18,7 +21,7 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .chars import feed_safe
+from .chars import feed_safe, plain
 from .models import Entry, Feed, FeedFormat
 
 
@@ -99,7 +102,7 @@ def render(feed: Feed, fmt: FeedFormat) -> bytes:
     generator = _generator(feed, fmt)
     for entry in feed.entries:
         _add_entry(generator, entry, fmt)
-    data: bytes = (
+    data: bytes = _profile_text(
         generator.atom_str(pretty=True) if fmt == "atom" else generator.rss_str(pretty=True)
     )
     if feed.stylesheet:  # after the XML declaration: a browser shows the feed as a page
@@ -107,6 +110,23 @@ def render(feed: Feed, fmt: FeedFormat) -> bytes:
         pi = f'<?xml-stylesheet type="text/xsl" href="{html.escape(feed.stylesheet)}"?>'.encode()
         data = declaration + b"\n" + pi + b"\n" + rest
     return data
+
+
+# Elements holding plain text (RSS item <description> holds escaped text: the same rule holds).
+_TEXT_ELEMENT = re.compile(
+    rb"(<(title|subtitle|description|category|dc:creator|name|summary)(?: [^>]*)?>)([^<]+)(</\2>)"
+)
+
+
+def _profile_text(data: bytes) -> bytes:
+    """The RSS Best Practices Profile's encoding of plain text: "<" and "&" as the character
+    references &#x3C; and &#x26;, which readers never mistake for markup (the same XML text)."""
+
+    def encode(match: re.Match[bytes]) -> bytes:
+        text = match.group(3).replace(b"&lt;", b"&#x3C;").replace(b"&amp;", b"&#x26;")
+        return match.group(1) + text + match.group(4)
+
+    return _TEXT_ELEMENT.sub(encode, data) if b"&" in data else data
 
 
 def _generator(feed: Feed, fmt: FeedFormat) -> FeedGenerator:
@@ -119,9 +139,9 @@ def _generator(feed: Feed, fmt: FeedFormat) -> FeedGenerator:
             "refeed_enclosure", BaseExtension, _AtomEnclosure, atom=True, rss=False
         )
     fg.id(feed_safe(feed.id))
-    fg.title(feed_safe(feed.title))
-    fg.subtitle(feed_safe(feed.subtitle))
-    fg.author({"name": feed_safe(feed.author)})
+    fg.title(plain(feed.title))
+    fg.subtitle(plain(feed.subtitle))
+    fg.author({"name": plain(feed.author)})
     fg.link(href=feed.self_urls[fmt], rel="self", type=f"application/{fmt}+xml")
     if feed.hub and fmt == "atom":
         fg.link(href=feed.hub, rel="hub")
@@ -148,17 +168,18 @@ def _generator(feed: Feed, fmt: FeedFormat) -> FeedGenerator:
 def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
     fe: FeedEntry = fg.add_entry(order="append")
     fe.id(feed_safe(entry.id))
-    fe.title(feed_safe(entry.title))
+    fe.title(plain(entry.title))
     fe.link(href=entry.link, rel="alternate")
     fe.published(entry.published)
     fe.updated(entry.updated)
     for name in entry.categories:
-        fe.category(term=feed_safe(name))
+        if term := plain(name):
+            fe.category(term=term)
     content = feed_safe(entry.content_html)
-    summary = feed_safe(entry.summary)
+    summary = plain(entry.summary)
     if fmt == "atom":
         if entry.author:
-            fe.author({"name": feed_safe(entry.author)})
+            fe.author({"name": plain(entry.author)})
         if content:
             fe.content(content, type="html")
         if summary:
@@ -166,9 +187,9 @@ def _add_entry(fg: FeedGenerator, entry: Entry, fmt: FeedFormat) -> None:
     else:
         fe.guid(feed_safe(entry.id), permalink=entry.id == entry.link)
         if entry.author:
-            fe.dc.dc_creator(feed_safe(entry.author))
+            fe.dc.dc_creator(plain(entry.author))
         # RSS description is HTML; a plain-text summary must be escaped to stay text.
-        fe.description(html.escape(summary or entry.title, quote=False))
+        fe.description(html.escape(summary or plain(entry.title), quote=False))
         if content:
             fe.content(content)
     thumb = entry.thumbnail
@@ -198,11 +219,11 @@ def _json_feed(feed: Feed) -> bytes:
     """JSON Feed 1.1 with the same ids, dates, categories and thumbnails as the XML feeds."""
     document: dict[str, object] = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": feed_safe(feed.title),
+        "title": plain(feed.title),
         "home_page_url": feed.link,
         "feed_url": feed.self_urls["json"],
-        "description": feed_safe(feed.subtitle),
-        "authors": [{"name": feed_safe(feed.author)}],
+        "description": plain(feed.subtitle),
+        "authors": [{"name": plain(feed.author)}],
     }
     if feed.language:
         document["language"] = feed.language
@@ -220,16 +241,16 @@ def _json_item(entry: Entry) -> dict[str, object]:
     item: dict[str, object] = {
         "id": feed_safe(entry.id),
         "url": entry.link,
-        "title": feed_safe(entry.title),
+        "title": plain(entry.title),
         "content_html": feed_safe(entry.content_html),
-        "summary": feed_safe(entry.summary),
+        "summary": plain(entry.summary),
         "date_published": entry.published.isoformat(),
         "date_modified": entry.updated.isoformat(),
     }
     if entry.author:
-        item["authors"] = [{"name": feed_safe(entry.author)}]
-    if entry.categories:
-        item["tags"] = [feed_safe(name) for name in entry.categories]
+        item["authors"] = [{"name": plain(entry.author)}]
+    if tags := [term for name in entry.categories if (term := plain(name))]:
+        item["tags"] = tags
     if entry.thumbnail:
         item["image"] = entry.thumbnail.url
         attachment: dict[str, object] = {
@@ -247,7 +268,7 @@ def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) 
     fmt: FeedFormat = next((f for f in ("atom", "rss", "json") if f in formats), formats[0])
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
-    etree.SubElement(head, "title").text = feed_safe(title)
+    etree.SubElement(head, "title").text = plain(title)
     newest = max((f.updated for f in feeds), key=lambda d: d.timestamp(), default=None)
     if newest is not None:  # the newest item's date, never the build time
         etree.SubElement(head, "dateModified").text = format_datetime(newest)
@@ -262,8 +283,8 @@ def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) 
         outline = etree.SubElement(
             parent,
             "outline",
-            text=feed_safe(feed.title),
-            title=feed_safe(feed.title),
+            text=plain(feed.title),
+            title=plain(feed.title),
             type="rss",
             xmlUrl=feed.self_urls[fmt],
             htmlUrl=feed.link,
@@ -291,7 +312,7 @@ def render_index(
     }
     ordered = sorted(feeds, key=lambda f: (f.spec.kind != "site", f.spec.kind, f.spec.dir))
     head = [
-        f'<link rel="alternate" type="{types[fmt]}" title="{esc(feed_safe(f.title))}" href="{esc(f.self_urls[fmt])}">'
+        f'<link rel="alternate" type="{types[fmt]}" title="{esc(plain(f.title))}" href="{esc(f.self_urls[fmt])}">'
         for f in ordered
         for fmt in formats
     ]
@@ -300,7 +321,7 @@ def render_index(
         depth = {"site": 0, "tag": 1}.get(feed.spec.kind, len(feed.spec.key))
         newest = feed.entries[0] if feed.entries else None
         latest = (
-            f'<a href="{esc(newest.link)}" dir="auto">{esc(feed_safe(newest.title))}</a> '
+            f'<a href="{esc(newest.link)}" dir="auto">{esc(plain(newest.title))}</a> '
             f'<time datetime="{newest.published.isoformat()}">{newest.published.date().isoformat()}</time>'
             if newest
             else "<em>no items yet</em>"
@@ -310,14 +331,14 @@ def render_index(
         )
         label = feed.spec.title if feed.spec.kind != "site" else feed.title
         rows.append(
-            f'<li class="d{min(depth, 6)}"><h2 dir="auto">{esc(feed_safe(label))}</h2>'
+            f'<li class="d{min(depth, 6)}"><h2 dir="auto">{esc(plain(label))}</h2>'
             f"<p>{len(feed.entries)} item{'' if len(feed.entries) == 1 else 's'} · newest: {latest}</p>"
             f"<p>Subscribe: {links}</p></li>"
         )
     page = _INDEX.format(
         lang=esc(language or "en"),
-        title=esc(feed_safe(title)),
-        description=esc(feed_safe(description or "")),
+        title=esc(plain(title)),
+        description=esc(plain(description or "")),
         head="\n".join(head),
         rows="\n".join(rows),
     )

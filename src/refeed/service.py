@@ -122,11 +122,12 @@ class Service:
             except Exception as exc:
                 log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
                 return
-        if report.written or report.pruned or report.failed or full:
+        if report.written or report.pruned or report.failed or report.uploaded or full:
             log.info(
-                "built: %d articles, %d published, %d skipped, %d held back; %d feed files written, %d unchanged (%.2f s)",
+                "built: %d articles, %d published, %d skipped, %d held back; %d feed files written, %d unchanged; %d objects uploaded, %d deleted (%.2f s)",
                 report.articles_read, report.published, len(report.skipped), len(report.held_back),
-                len(report.written), len(report.unchanged), report.seconds,
+                len(report.written), len(report.unchanged), len(report.uploaded),
+                len(report.deleted), report.seconds,
             )  # fmt: skip
         if report.next_due is not None:
             self.scheduler.add_job(

@@ -82,3 +82,39 @@ def assign_slugs(names: Iterable[str], fixed: Mapping[str, str] | None = None) -
 def is_canonical(slug: str) -> bool:
     """True when ``slug`` may be used as is (e.g. a slug chosen in the config)."""
     return bool(slug) and _readable(slug) == slug and slug not in _RESERVED
+
+
+# --------------------------------------------------------------------------- Hexo's slugize
+
+# Characters hexo-util's slugize turns into the separator, and the letters its diacritic map
+# gives a base that Unicode decomposition does not (Æ, Ø, Ł…).
+_HEXO_SPECIAL = re.compile(r"""[\s~`!@#$%^&*()\-_+=\[\]{}|\\;:"'<>,.?/]+""")
+_HEXO_CONTROL = re.compile(r"[\x00-\x1f]")
+_HEXO_LETTERS = str.maketrans(
+    dict(
+        zip(
+            "ÆæØøĐđŁłŒœßĦħıŦŧĿŀſÐƒ",
+            "AE ae O o D d L l OE oe s H h i T t L l l D f".split(),
+            strict=True,
+        )
+    )
+)
+
+
+def _hexo_base_letter(char: str) -> str:
+    code = ord(char)
+    latin = 0xC0 <= code <= 0x24F or 0x1E00 <= code <= 0x1EFF
+    enclosed = 0x24B6 <= code <= 0x24E9 or 0xFF21 <= code <= 0xFF5A  # Ⓐ…ⓩ, Ａ…ｚ
+    if not (latin or enclosed):
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base.isascii() and base.isalpha() else char
+
+
+def hexo_slugize(text: str, lower: bool = False) -> str:
+    """hexo-util's ``slugize``: diacritics dropped from Latin letters, punctuation and spaces
+    made one ``-``, other scripts kept as they are (``遊戲`` stays ``遊戲``); case kept unless
+    ``lower`` (Hexo lower-cases ``:post_title``)."""
+    plain = "".join(map(_hexo_base_letter, text.translate(_HEXO_LETTERS)))
+    slug = _HEXO_SPECIAL.sub("-", _HEXO_CONTROL.sub("", plain)).strip("-")
+    return slug.lower() if lower else slug

@@ -2,8 +2,9 @@
 
 SQLite from the standard library: crash-safe (a build's changes commit at its end or not at
 all), updated in place, one file. It holds, per article, its file stat, content hash, parsed
-fields (or why it failed) and the id it was first published with; cleaned bodies by content; and
-per feed file the fingerprint of what it was rendered from. A store that is missing, from
+fields (or why it failed) and the id it was first published with; cleaned bodies by content;
+per feed file the fingerprint of what it was rendered from; and per publish target the objects
+refeed put there (what it may update or delete, and nothing else). A store that is missing, from
 another version or unreadable is started afresh with one warning, never a crash.
 """
 
@@ -22,10 +23,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import RefeedError
-from .models import Article, Entry, Listing
+from .models import Article, Entry, Listing, StoredObject
 
 log = logging.getLogger("refeed")
-SCHEMA_VERSION = 2  # 2 added the items table; a store from an older refeed gains it in place
+SCHEMA_VERSION = 3  # 2 added the items table, 3 the objects table; older stores gain them in place
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -40,6 +41,11 @@ CREATE TABLE IF NOT EXISTS items (
     entry TEXT, clean_key TEXT, thumbnail TEXT, key TEXT
 );
 CREATE TABLE IF NOT EXISTS feeds (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    target TEXT NOT NULL, file TEXT NOT NULL, md5 TEXT NOT NULL, etag TEXT NOT NULL,
+    headers TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
+    PRIMARY KEY (target, file)
+);
 CREATE TABLE IF NOT EXISTS thumbs (
     url TEXT NOT NULL, mode TEXT NOT NULL, length INTEGER NOT NULL, type TEXT NOT NULL,
     media TEXT, ok INTEGER NOT NULL, checked REAL NOT NULL, error TEXT, PRIMARY KEY (url, mode)
@@ -158,6 +164,19 @@ class State:
         """As :meth:`decoded`, one at a time: for many, without holding them all."""
         query = "SELECT fields FROM articles WHERE fields IS NOT NULL AND source IN ({})"
         return (_decode(data) for (data,) in self._in_batches(query, sources))
+
+    def sources_by_field(self, name: str, values: list[str]) -> dict[str, list[str]]:
+        """Which articles have a frontmatter field (``title``, ``slug``) equal to one of
+        ``values``: value → sources, in source order."""
+        assert name.isidentifier()  # a field name of ours, never text from a file
+        query = (
+            f"SELECT json_extract(fields, '$.{name}') AS value, source FROM articles"
+            " WHERE fields IS NOT NULL AND value IN ({}) ORDER BY source"
+        )
+        found: dict[str, list[str]] = {}
+        for value, source in self._in_batches(query, values):
+            found.setdefault(value, []).append(source)
+        return found
 
     def forget_articles(self, sources: list[str]) -> None:
         for table in ("articles", "items"):
@@ -293,6 +312,25 @@ class State:
         else:
             self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (file, fingerprint))
 
+    # ----------------------------------------------------------------- published objects
+    # Not forgotten by a full rebuild: they are facts about the bucket, not about the articles.
+
+    def objects(self, target: str) -> dict[str, StoredObject]:
+        """The objects refeed put on ``target``, by their file's path in the output folder."""
+        rows = self.db.execute(
+            "SELECT file, md5, etag, headers, size, mtime_ns FROM objects WHERE target = ?",
+            (target,),
+        )
+        return {file: StoredObject(*rest) for file, *rest in rows}
+
+    def put_object(self, target: str, file: str, stored: StoredObject) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO objects VALUES (?, ?, ?, ?, ?, ?, ?)", (target, file, *stored)
+        )
+
+    def forget_object(self, target: str, file: str) -> None:
+        self.db.execute("DELETE FROM objects WHERE target = ? AND file = ?", (target, file))
+
     def _in_batches(self, query: str, keys: list[str], *params: object) -> Iterable[Any]:
         """Rows of ``query`` (its ``IN ({})`` filled with ``keys``), 500 keys at a time: SQLite
         caps the number of parameters in one statement."""
@@ -301,6 +339,14 @@ class State:
             yield from self.db.execute(query.format(",".join("?" * len(batch))), [*params, *batch])
 
     # ----------------------------------------------------------------- status
+
+    def read_status(self) -> dict[str, Any]:
+        """The last ``status.json`` (empty if there is none or it cannot be read)."""
+        try:
+            status = json.loads((self.folder / "status.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return status if isinstance(status, dict) else {}
 
     def write_status(self, status: dict[str, Any]) -> None:
         """``status.json`` for monitoring, replaced atomically."""
@@ -395,6 +441,7 @@ def _remove(path: Path) -> None:
 
 _DATES = ("published", "updated")
 _STORED = tuple(f.name for f in fields(Article) if f.name != "body")
+_FIELDS = frozenset(_STORED)
 
 
 def _encode(article: Article) -> str:
@@ -426,4 +473,6 @@ def _decode(text: str) -> Article:
             data[key] = datetime.fromisoformat(data[key])
     data["categories"] = tuple(tuple(path) for path in data["categories"])
     data["tags"] = tuple(data["tags"])
-    return Article(body="", **data)
+    data["references"] = tuple(data.get("references", ()))
+    # Fields a newer or older refeed stored and this one does not know are left out.
+    return Article(body="", **{k: v for k, v in data.items() if k in _FIELDS})

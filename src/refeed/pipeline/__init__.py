@@ -8,36 +8,76 @@ costs another article its place; a feed that fails to render or write keeps its 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from functools import partial
 
 from .. import assemble, load, state, thumbs
-from ..config import Config
-from ..errors import ArticleError
-from ..models import Entry, Problem, RunReport
+from ..config import Config, PublishConfig
+from ..errors import ArticleError, ConfigError
+from ..models import Article, Entry, Problem, RunReport
+from .bodies import tag_notes
 from .entries import enclosures, make_entries
-from .loading import compare, load_articles, parse, report_unchanged
+from .loading import compare, load_articles, parse, private_problem, report_unchanged
 from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
 from .run import Progress, Run, fingerprint, log, page_files, rules, scan_articles
+from .uploads import check_targets, publish_output, require_client
 
-__all__ = ["build", "check"]
+__all__ = ["build", "check", "upload"]
 
 
 def check(cfg: Config) -> list[Problem]:
-    """Every problem with the config and the articles, without writing anything."""
+    """Every problem with the config and the articles, without writing anything (but the probe
+    object each publish: target is checked with, removed again)."""
     rules(cfg)
+    require_client(cfg)
     problems: list[Problem] = []
-    sources, not_followed = scan_articles(cfg)
+    sources, not_followed, drafts = scan_articles(cfg)
     for problem in not_followed:
         log.warning("%s", problem)
+    held = list(drafts)
+    published: list[Article] = []
     for source in sources:
         try:
-            parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
+            article, warning = parse(source, load.read_bytes(source, cfg.articles.max_bytes), cfg)
         except ArticleError as exc:
             problems.append(Problem(source.rel, exc.reason))
             log.warning("%s", problems[-1])
-    return [*not_followed, *problems]
+            continue
+        if warning is not None:  # published all the same: a warning, not a problem
+            log.warning("%s", warning)
+        if article.private and cfg.articles.drafts == "hold":
+            held.append(private_problem(article))
+        else:
+            published.append(article)
+    # Listed, not counted: a draft is no problem, and a tag shown as its text still publishes.
+    for problem in sorted(held, key=lambda p: p.path):
+        log.info("%s", problem)
+    for path, note in tag_notes(cfg, published):
+        log.warning("%s: %s", path, note)
+    return [*not_followed, *problems, *check_targets(cfg)]
+
+
+def upload(cfg: Config, *, verify: bool = False, now: datetime | None = None) -> RunReport:
+    """Bring every ``publish:`` target in line with the output folder, without building.
+
+    ``verify``: list each bucket and compare it with the folder, repairing any object that is
+    missing, different or stale (the normal path trusts the state store instead)."""
+    if not cfg.publish.targets:
+        raise ConfigError(cfg.source, ["publish: not configured; add a publish: section"])
+    require_client(cfg)
+    started, report = time.perf_counter(), RunReport()
+    wait = cfg.state is None or cfg.state.lock == "wait"
+    with state.open_state(cfg.state_dir, wait=wait) as store:
+        try:
+            announce(cfg, publish_output(cfg, store, report, verify=verify))
+        finally:
+            report.seconds = time.perf_counter() - started
+            status = store.read_status()
+            status.update(_publish_status(report, now or datetime.now(UTC)))
+            store.write_status(status)
+    return report
 
 
 def build(
@@ -85,13 +125,19 @@ def _build(
     full: bool,
 ) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
+    uploading = bool(cfg.publish.targets) and not cfg.publish.deferred
+    if uploading:
+        require_client(cfg)
     with state.open_state(cfg.state_dir, wait=wait) as store:
         run = Run(cfg, store, now)
         try:
             if full:
                 store.forget_everything()
-            # --offline is part of it: the first online build after one probes what it guessed.
-            config_key = fingerprint(cfg, offline or cfg.thumbnails.offline)
+            # Not the publish section (it touches no output); --offline is part of it: the first
+            # online build after one probes what it guessed.
+            config_key = fingerprint(
+                dataclasses.replace(cfg, publish=PublishConfig()), offline or cfg.thumbnails.offline
+            )
             run.changed = store.meta("config") != config_key
             if run.changed:
                 rules(cfg)  # a new config's selectors are checked before anything is read
@@ -103,6 +149,10 @@ def _build(
                 _produce(run, lookup, prune, offline or cfg.thumbnails.offline)
             else:
                 report_unchanged(run, found, repeat_known)
+            if uploading:  # every build: a publish that failed before is finished now
+                announce(cfg, publish_output(cfg, store, run.report))
+            for draft in run.report.drafts:
+                log.debug("%s", draft)
             if run.report.failed:
                 store.set_meta("config", "")  # the next build must retry what could not be written
         finally:
@@ -140,7 +190,8 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
     publish_pages(run, feeds)
     if prune:
         prune_media(run)
-    announce(run, feeds)
+    if not run.cfg.publish.targets:  # else told once the change is on object storage
+        announce(run.cfg, run.report.written)
 
 
 def _status(run: Run) -> dict[str, object]:
@@ -153,6 +204,7 @@ def _status(run: Run) -> dict[str, object]:
         "published": report.published,
         "skipped": len(report.skipped),
         "held_back": len(report.held_back),
+        "drafts": len(report.drafts),
         "pending": len(report.pending),
         "feeds_written": len(report.written),
         "feeds_unchanged": len(report.unchanged),
@@ -160,4 +212,28 @@ def _status(run: Run) -> dict[str, object]:
         "last_error": str(problems[-1]) if problems else None,
         "next_due": report.next_due.isoformat() if report.next_due else None,
         "feed_files": sorted(set(report.written) | set(report.unchanged)),
+        **_publish_part(run),
+    }
+
+
+def _publish_part(run: Run) -> dict[str, object]:
+    """The last publish's figures; a build with --no-publish keeps the previous ones."""
+    if not run.cfg.publish.targets:
+        return {}
+    if run.cfg.publish.deferred:
+        previous = run.store.read_status().get("publish")
+        return {"publish": previous} if previous else {}
+    return _publish_status(run.report, run.now)
+
+
+def _publish_status(report: RunReport, now: datetime) -> dict[str, object]:
+    failed = report.publish_failed
+    return {
+        "publish": {
+            "last_run": now.isoformat(timespec="seconds"),
+            "uploaded": len(report.uploaded),
+            "deleted": len(report.deleted),
+            "failed": len(failed),
+            "last_error": str(failed[-1]) if failed else None,
+        }
     }

@@ -9,13 +9,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
+from typing import NamedTuple
 
 from .. import assemble, load, state, thumbs, write
-from ..config import Config
+from ..config import Config, Sanitizer
 from ..errors import ArticleError
 from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
 from ..urls import join_path
-from .run import Parts, Run, fingerprint, guarded, log, parallel, rules
+from .bodies import (
+    LINKED,
+    BodySettings,
+    post_targets,
+    prepare,
+    renders_tags,
+    settings_of,
+)
+from .run import Parts, PostTarget, Run, fingerprint, guarded, log, parallel, rules
 
 
 @dataclass(frozen=True)
@@ -24,11 +34,21 @@ class CleanJob:
 
     key: str
     source: str
+    path: str  # as named in the article folder (Hexo's asset folder is beside it)
     file: load.SourceFile  # as scanned: read without following links, checked to be that file
     digest: str  # of the bytes the article was parsed from: a body edited since waits a build
     body_format: BodyFormat
     base: str
     summary: str | None
+    link: str
+    tag_plugins: bool
+    targets: tuple[PostTarget, ...]
+
+
+class CleanedBody(NamedTuple):
+    content: str
+    summary: str
+    notes: tuple[str, ...]  # said once, when the body is cleaned (then it is remembered)
 
 
 def make_entries(
@@ -47,6 +67,8 @@ def make_entries(
         dict.fromkeys(a.source for plan in plans for a in plan.members if a.source not in entries)
     )
     items = run.store.items(wanted)
+    for source in [s for s, item in items.items() if item.clean_key.startswith(LINKED)]:
+        del items[source]  # links to other posts, whose titles or URLs may have changed
     articles = run.store.decoded([source for source in wanted if source not in items])
     for source, article in articles.items():
         items[source] = make_item(run, article)
@@ -57,15 +79,19 @@ def make_entries(
         CleanJob(
             items[source].clean_key,
             source,
+            str(cfg.articles.dir / source),
             run.sources[source],
             run.digests[source],
             articles[source].body_format,
             cfg.articles.base_url or items[source].entry.link,
             articles[source].summary,
+            items[source].entry.link,
+            renders_tags(run, articles[source]),
+            post_targets(run, articles[source]),
         )
         for source in todo
     ]
-    cleaned = clean_all(jobs, cfg) if jobs else {}
+    cleaned = clean_all(run, jobs) if jobs else {}
     facts = enclosures(sorted({item.thumbnail for item in items.values() if item.thumbnail}))
     failed: set[str] = set()
     for source in wanted:
@@ -77,8 +103,10 @@ def make_entries(
             log.warning("%s", run.report.skipped[-1])
             continue
         if outcome is not None:
-            run.store.put_cleaned(item.clean_key, *outcome)
-            run.bodies[item.clean_key] = outcome
+            for note in outcome.notes:
+                log.warning("%s: %s", source, note)
+            run.store.put_cleaned(item.clean_key, outcome.content, outcome.summary)
+            run.bodies[item.clean_key] = (outcome.content, outcome.summary)
         # Bodies and enclosures are filled in only for the feeds that get rendered (see fill).
         entries[source] = item.entry
         thumbnail = facts.get(item.thumbnail) if item.thumbnail else None
@@ -90,12 +118,20 @@ def make_item(run: Run, article: Article) -> state.Item:
     """``article`` as a feed item under this config, kept in the store for the next builds."""
     cfg = run.cfg
     link = assemble.article_link(article, cfg)
+    targets = post_targets(run, article)
     clean_key = fingerprint(
         run.digests[article.source],
         cfg.articles.base_url or link,
         cfg.clean.remove,
         cfg.clean.summary_length,
+        settings_of(run.cfg),
+        renders_tags(run, article),
+        link,
+        targets,
+        cfg.clean.sanitizer,
     )
+    if article.references and renders_tags(run, article):
+        clean_key = LINKED + clean_key
     item = state.Item(
         assemble.make_entry(article, cfg, "", "", None, link),
         clean_key,
@@ -216,21 +252,30 @@ def probe(run: Run, urls: list[str]) -> dict[str, state.ThumbFact]:
     return facts
 
 
-def clean_all(jobs: list[CleanJob], cfg: Config) -> dict[str, tuple[str, str] | str]:
+def clean_all(run: Run, jobs: list[CleanJob]) -> dict[str, CleanedBody | str]:
+    cfg = run.cfg
     rules(cfg)  # refuse a bad selector here, once, rather than in every job
     work = partial(clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
-                   selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length)  # fmt: skip
+                   selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length,
+                   settings=settings_of(run.cfg), sanitizer=cfg.clean.sanitizer)  # fmt: skip
     return dict(zip((job.key for job in jobs), parallel(work, jobs), strict=True))
 
 
 def clean_one(
     job: CleanJob,
+    *,
     encodings: tuple[str, ...],
     max_bytes: int,
     selectors: tuple[str, ...],
     summary_length: int,
-) -> tuple[str, str] | str:
-    """(content, summary) for one body, or why it could not be cleaned; never raises."""
+    settings: BodySettings,
+    sanitizer: Sanitizer = "bleach",
+) -> CleanedBody | str:
+    """The cleaned body and its summary, or why it could not be cleaned; never raises.
+
+    The summary is the frontmatter's, else the text before the excerpt marker (Hexo's
+    ``<!-- more -->``), else the body's first ``summary_length`` characters.
+    """
     from .. import clean
 
     try:
@@ -238,16 +283,24 @@ def clean_one(
         if hashlib.blake2b(data, digest_size=16).hexdigest() != job.digest:
             return "changed since it was read: published on the next build"
         text = load.decode(data, job.source, encodings)
-        body = load.body_of(text, job.source)
-        content = clean.clean_html(
-            clean.to_html(body, job.body_format), job.base, clean.compile_rules(selectors)
-        )
+        prepared = prepare(
+            load.body_of(text, job.source), job.body_format, settings,
+            tag_plugins=job.tag_plugins, link=job.link, targets=job.targets, path=Path(job.path),
+        )  # fmt: skip
+        rules = clean.compile_rules(selectors)
+        content = clean.clean_html(prepared.html, job.base, rules, engine=sanitizer)
         if job.summary:
             summary = clean.plain_text(job.summary) if "<" in job.summary else job.summary
+        elif prepared.excerpt and (
+            excerpt := clean.plain_text(
+                clean.clean_html(prepared.excerpt, job.base, rules, engine=sanitizer)
+            )
+        ):
+            summary = excerpt  # Hexo's excerpt is the whole part before the marker
         else:
             summary = clean.summarize(clean.plain_text(content), summary_length)
     except ArticleError as exc:  # the file is not the one scanned, or no longer readable
         return exc.reason
     except Exception as exc:  # one bad body must not cost the others
         return f"cannot clean body: {type(exc).__name__}: {exc}"
-    return content, summary
+    return CleanedBody(content, summary, prepared.notes)

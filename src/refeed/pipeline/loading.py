@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from .. import assemble, load, state, write
+from .. import assemble, hexo, load, state, write
 from ..config import Config
 from ..errors import ArticleError
 from ..models import Article, Listing, Problem
@@ -31,12 +31,15 @@ class Scan:
 def compare(run: Run, settle: float) -> Scan:
     """Which files are new, modified or gone; nothing is read or decoded yet."""
     cfg, store, report = run.cfg, run.store, run.report
-    parse_key = fingerprint(cfg.articles, cfg.categories.hierarchical)
+    # Whether drafts are published is decided after parsing: switching it re-reads nothing.
+    parse_key = fingerprint(
+        dataclasses.replace(cfg.articles, drafts="hold"), cfg.categories.hierarchical
+    )
     if store.meta("parse") != parse_key:
         store.clear_articles()  # settings that change how files parse: everything is re-read
         store.set_meta("parse", parse_key)
         run.changed = True
-    sources, report.not_followed = scan_articles(cfg)
+    sources, report.not_followed, run.drafts = scan_articles(cfg)
     for problem in report.not_followed:
         log.warning("%s", problem)
     report.articles_read = len(sources)
@@ -75,7 +78,8 @@ def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
     for source, stored in found.unchanged:
         if stored.error is not None:
             skip_known(run, source.rel, stored.error, repeat_known)
-    report.held_back = [Problem(*item) for item in json.loads(store.meta("held") or "[]")]
+    report.held_back = remembered_problems(store, "held")
+    report.drafts = sorted(remembered_problems(store, "drafts") + run.drafts, key=by_path)
     report.next_due = meta_time(store, "next_due")
     report.published = int(store.meta("published") or 0)
     report.unchanged = sorted([*store.feed_fingerprints(), *page_files(run.cfg)])
@@ -108,7 +112,10 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
                 loaded.append(listing)
         elif stored.error is not None:
             skip_known(run, source.rel, stored.error, repeat_known)
-    loaded += (list_article(run, article) for article in store.each_decoded(unlisted))
+    private: list[Problem] = []
+    for article in store.each_decoded(unlisted):
+        if (listing := list_public(run, article, private)) is not None:
+            loaded.append(listing)
     parsed: Iterable[Read] = parallel(
         partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
     )
@@ -130,25 +137,48 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
             log.warning("%s", exc)
             report.skipped.append(Problem(source.rel, exc.reason))
         else:
-            loaded.append(list_article(run, article))
+            if (listing := list_public(run, article, private)) is not None:
+                loaded.append(listing)
     loaded.sort(key=lambda listing: listing.source)
     held = hold_back(run, loaded) if run.cfg.articles.future == "hold" else []
     report.held_back = [problem for problem, _ in held]
     held_sources = {problem.path for problem in report.held_back}
     run.listings = [listing for listing in loaded if listing.source not in held_sources]
+    report.drafts = sorted(private + run.drafts, key=by_path)
     report.next_due = min((due for _, due in held), default=None)
-    report.skipped.sort(key=lambda p: p.path)
+    report.skipped.sort(key=by_path)
     drop_duplicate_ids(run)
-    store.set_meta(
-        "held", json.dumps([[p.path, p.reason] for p in report.held_back], ensure_ascii=False)
-    )
+    remember_problems(store, "held", report.held_back)
+    remember_problems(store, "drafts", private)  # those in _drafts/ are unread: scanned anew
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
 
 
-def list_article(run: Run, article: Article) -> Listing:
+def list_public(run: Run, article: Article, private: list[Problem]) -> Listing | None:
+    """``article``'s listing, kept in the store; None for a draft (added to ``private``), which
+    gets no listing, so it leaves every feed exactly as a deleted article does."""
+    if article.private and run.cfg.articles.drafts == "hold":
+        private.append(private_problem(article))
+        return None
     listing = assemble.listing(article, run.cfg)
     run.store.put_listing(listing)
     return listing
+
+
+def private_problem(article: Article) -> Problem:
+    return Problem(article.source, f"held back: draft ({article.private})")
+
+
+def by_path(problem: Problem) -> str:
+    return problem.path
+
+
+def remember_problems(store: state.State, key: str, problems: list[Problem]) -> None:
+    """Kept for the builds that read nothing (see :func:`report_unchanged`)."""
+    store.set_meta(key, json.dumps([[p.path, p.reason] for p in problems], ensure_ascii=False))
+
+
+def remembered_problems(store: state.State, key: str) -> list[Problem]:
+    return [Problem(*item) for item in json.loads(store.meta(key) or "[]")]
 
 
 def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime]]:
@@ -167,8 +197,8 @@ def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime
     return held
 
 
-# (content hash, article, the id it would get, why it failed)
-Read = tuple[str | None, Article | None, str | None, str | None]
+# (content hash, article, the id it would get, why it failed, a warning to log once)
+Read = tuple[str | None, Article | None, str | None, str | None, str | None]
 
 
 def read_one(source: load.SourceFile, cfg: Config) -> Read:
@@ -176,20 +206,23 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
     try:
         data = load.read_bytes(source, cfg.articles.max_bytes)
     except ArticleError as exc:
-        return None, None, None, exc.reason
+        return None, None, None, exc.reason, None
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
-        article = parse(source, data, cfg)
+        article, warning = parse(source, data, cfg)
     except ArticleError as exc:
-        return digest, None, None, exc.reason
+        return digest, None, None, exc.reason, None
     # Bodies are re-read when cleaned; the id is derived here, on every core.
-    return digest, dataclasses.replace(article, body=""), assemble.article_id(article, cfg), None
+    stored = dataclasses.replace(article, body="")
+    return digest, stored, assemble.article_id(article, cfg), None, warning
 
 
 def load_modified(
     run: Run, source: load.SourceFile, stored: state.Stored | None, outcome: Read, gone: set[str]
 ) -> Article:
-    digest, article, derived_id, error = outcome
+    digest, article, derived_id, error, warning = outcome
+    if warning is not None:  # said here, in the parent: workers' logs go nowhere
+        log.warning("%s", warning)
     if digest is None:  # unreadable: not remembered, so it is tried again next time
         raise ArticleError(source.rel, error or "cannot read file")
     run.digests[source.rel] = digest
@@ -215,13 +248,13 @@ def recover_ids(published: list[tuple[str, str, int]], outcomes: list[Read]) -> 
     Where that is not one item exactly, the article gets its derived id.
     """
     known = {identity for identity, _, _ in published}
-    claimed = {derived for _, _, derived, _ in outcomes if derived is not None}
+    claimed = {derived for _, _, derived, _, _ in outcomes if derived is not None}
     free: dict[tuple[str, int], set[str]] = {}
     for identity, title, when in published:
         if identity not in claimed:
             free.setdefault((title, when), set()).add(identity)
     wanted: dict[tuple[str, int], list[str]] = {}
-    for _, article, derived, _ in outcomes:
+    for _, article, derived, _, _ in outcomes:
         if article is not None and not article.id and derived not in known:
             key = (article.title, int(article.published.timestamp()))
             wanted.setdefault(key, []).append(article.source)
@@ -249,15 +282,24 @@ def drop_duplicate_ids(run: Run) -> None:
     run.listings = kept
 
 
-def parse(source: load.SourceFile, data: bytes, cfg: Config) -> Article:
+def parse(source: load.SourceFile, data: bytes, cfg: Config) -> tuple[Article, str | None]:
+    """The article (with the posts its body links to: Hexo's post_link, which only the whole
+    body tells), and a warning about the file to log once (stray control characters)."""
     try:
-        text = load.decode(data, source.rel, cfg.articles.encodings)
-        # The scan's mtime: the file is not opened again, so never through a link swapped in.
-        mtime = source.mtime_ns / 1e9 if cfg.articles.missing_date == "mtime" else None
+        text, warning = load.decode_text(data, source.rel, cfg.articles.encodings)
+        # A date from the file's mtime: by request (articles.missing_date), or for a draft. The
+        # scan's, when known: the file is not looked up again, so never through a link.
+        mtime = source.mtime_ns / 1e9 if source.mtime_ns >= 0 else source.path.lstat().st_mtime
         flat = not cfg.categories.hierarchical
-        return load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
+        article = load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
+        if article.tag_plugins and cfg.articles.tag_plugins:
+            links = hexo.references(article.body, article.body_format)
+            article = dataclasses.replace(article, references=links)
+        return article, warning
     except ArticleError:
         raise
+    except ValueError as exc:  # tags nested past the limit: refused, like deep HTML
+        raise ArticleError(source.rel, f"cannot read its Hexo tags: {exc}") from None
     except Exception as exc:  # a bug or a library edge case must not cost the other articles
         raise ArticleError(source.rel, f"unexpected error: {type(exc).__name__}: {exc}") from None
 

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 from pathlib import Path
 
 from .. import assemble, write
+from ..config import Config
 from ..errors import WriteError
-from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Feed, FeedFormat, Problem
+from ..models import (
+    FEED_FILES,
+    INDEX_FILE,
+    OPML_FILE,
+    STYLESHEET_FILE,
+    Feed,
+    FeedFormat,
+    Problem,
+)
+from ..urls import join_path
 from .entries import fill
 from .run import Run, fingerprint, guarded, inherited, log
 
@@ -127,21 +138,21 @@ def prune_media(run: Run) -> None:
             run.report.pruned.append(rel)
 
 
-def announce(run: Run, feeds: list[Feed]) -> None:
-    """WebSub: tell the hub which feeds changed, once each; a hub that is down costs nothing."""
-    hub = run.cfg.websub.hub
-    if not hub or not run.report.written:
+def announce(cfg: Config, files: Iterable[str]) -> None:
+    """WebSub: tell the hub which feed files changed, once each; a hub that is down costs nothing.
+
+    The files written, or with ``publish:`` the ones put on every target: the hub fetches the
+    public URL, so it must not be told before the change is there."""
+    hub = cfg.websub.hub
+    names = set(FEED_FILES.values())
+    if not hub:
+        return
+    urls = [join_path(cfg.site.feeds_url, rel) for rel in files if posixpath.basename(rel) in names]
+    if not urls:
         return
     from .. import net
 
-    written = set(run.report.written)
-    urls = [
-        url
-        for feed in feeds
-        for fmt, url in feed.self_urls.items()
-        if feed.spec.file(fmt) in written
-    ]
-    with net.make_client(run.cfg.site.url, run.cfg.thumbnails.timeout) as client:
+    with net.make_client(cfg.site.url, cfg.thumbnails.timeout) as client:
         for failure in net.ping_hub(client, hub, urls):
             log.warning("WebSub hub %s not told: %s", hub, failure)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import posixpath
 import signal
 import threading
 import time
@@ -35,6 +36,23 @@ class Parts(NamedTuple):
     thumbnail: Thumbnail | None
 
 
+class PostTarget(NamedTuple):
+    """A published post another post links to with post_link / post_path."""
+
+    reference: str  # as the linking post wrote it: a slug or a title
+    title: str
+    url: str
+
+
+@dataclass
+class PostIndex:
+    """The published posts, for bodies that link to others (Hexo's post_link)."""
+
+    slugs: dict[str, str]  # Hexo slug -> source
+    public: frozenset[str]  # every published source
+    targets: dict[str, tuple[PostTarget, ...]] = field(default_factory=dict)  # per linking post
+
+
 @dataclass
 class Run:
     """One build's working set."""
@@ -50,11 +68,13 @@ class Run:
     parts: dict[str, Parts] = field(default_factory=dict)  # entry id -> what it is made of
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
+    drafts: list[Problem] = field(default_factory=list)  # in _drafts/, held back unread
+    post_index: PostIndex | None = None  # for Hexo's post_link: made when first needed
     changed: bool = False
 
 
 def rules(cfg: Config) -> clean.Rules:
-    from .. import clean  # bleach, lxml and cssselect load only when there is cleaning to do
+    from .. import clean  # the parser and sanitizers load only when there is cleaning to do
 
     try:
         return clean.compile_rules(cfg.clean.remove)
@@ -62,12 +82,60 @@ def rules(cfg: Config) -> clean.Rules:
         raise ConfigError(cfg.source, [str(exc)]) from None
 
 
-def scan_articles(cfg: Config) -> tuple[list[load.SourceFile], list[Problem]]:
+class Scanned(NamedTuple):
+    """The article files found, the links not followed, and the drafts held back unread."""
+
+    sources: list[load.SourceFile]
+    not_followed: list[Problem]
+    drafts: list[Problem]
+
+
+def scan_articles(cfg: Config) -> Scanned:
+    """The article files under ``articles.dir``, as Hexo would take them.
+
+    Files in a ``_drafts/`` folder are held back unread (``articles.drafts: hold``): a draft in
+    progress is no article yet, however broken. Any other name starting with ``_`` is hidden,
+    as Hexo hides it. In a Hexo ``source/`` folder (one that holds ``_posts/``) only
+    ``_posts/`` and ``_drafts/`` hold posts; the rest are pages (About…). With
+    ``post_asset_folder``, what lies in a post's asset folder is an asset, never a post.
+    """
     if not cfg.articles.dir.is_dir():
         raise ConfigError(
             cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
         )
-    return load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+    sources, not_followed = load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+    hexo_source = (cfg.articles.dir / HEXO_POSTS).is_dir()
+    assets = cfg.articles.post_asset_folder
+    hidden = any(source.rel[0] == "_" or "/_" in source.rel for source in sources)
+    if not (hexo_source or assets or hidden):
+        return Scanned(sources, not_followed, [])  # the usual case: one cheap pass
+    stems = {posixpath.splitext(source.rel)[0] for source in sources} if assets else set()
+    kept: list[load.SourceFile] = []
+    drafts: list[Problem] = []
+    for source in sources:
+        if (why := _not_a_post(source.rel, hexo_source=hexo_source, post_stems=stems)) is not None:
+            log.debug("%s: not a post: %s", source.rel, why)
+        elif load.DRAFTS_FOLDER in source.rel.split("/")[:-1] and cfg.articles.drafts == "hold":
+            drafts.append(Problem(source.rel, f"held back: draft (in {load.DRAFTS_FOLDER}/)"))
+        else:
+            kept.append(source)
+    return Scanned(kept, not_followed, drafts)
+
+
+def _not_a_post(rel: str, *, hexo_source: bool, post_stems: set[str]) -> str | None:
+    parts = rel.split("/")
+    if hexo_source and parts[0] not in (HEXO_POSTS, load.DRAFTS_FOLDER):
+        return f"a page of the Hexo site, outside {HEXO_POSTS}/"
+    if any(part.startswith("_") and part not in _POST_FOLDERS for part in parts):
+        return "its name starts with _ (Hexo hides such files and folders)"
+    folders = ["/".join(parts[:depth]) for depth in range(1, len(parts))]
+    if any(folder in post_stems for folder in folders):
+        return "an asset in a post's asset folder (articles.post_asset_folder)"
+    return None
+
+
+HEXO_POSTS = "_posts"
+_POST_FOLDERS = frozenset([HEXO_POSTS, "_drafts"])
 
 
 def page_files(cfg: Config) -> list[str]:

@@ -1,0 +1,149 @@
+"""Article body → safe, absolute, boilerplate-free HTML and a plain-text summary (pure).
+
+One policy (:mod:`.policy`), two sanitizer engines. Every body is first parsed the way current
+browsers parse it (:mod:`.tree`): boilerplate matched by the configured CSS selectors goes,
+executable elements go with their content, foreign content keeps only the HTML a browser shows,
+``<noscript>`` fallbacks stay as HTML, embedded players become links, URLs become absolute.
+The engine named by ``clean.sanitizer`` then has the last word: ``bleach`` (the default; its
+final release, no longer maintained) or ``nh3`` (ammonia, maintained). The Markdown import.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import lxml.html
+from lxml import etree
+
+from ..chars import NOT_IN_FEEDS, feed_safe
+from ..config import SANITIZERS, Sanitizer
+from ..models import BodyFormat
+from . import policy, tree
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+
+Engine = Sanitizer  # clean.sanitizer's choices
+ENGINES: tuple[Engine, ...] = SANITIZERS
+ALLOWED_TAGS = policy.ALLOWED_TAGS
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Boilerplate rules: the configured selectors, and all of them as one selector list."""
+
+    selectors: tuple[str, ...]
+    combined: str
+
+
+@lru_cache(maxsize=8)
+def compile_rules(selectors: tuple[str, ...]) -> Rules:
+    """Check CSS selectors; raises ValueError naming the first one that is not valid."""
+    for index, selector in enumerate(selectors):
+        error = tree.selector_error(selector) if selector.strip() else "empty"
+        if error is not None:
+            raise ValueError(
+                f"clean.remove[{index}]: not a CSS selector ({error}), got {selector!r}"
+            )
+    return Rules(tuple(selectors), ", ".join(selectors))
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    from markdown_it import MarkdownIt  # only Markdown bodies need it
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def to_html(body: str, body_format: BodyFormat) -> str:
+    """Markdown bodies are rendered; HTML bodies are left alone (no Markdown pass over them)."""
+    return _markdown().render(body) if body_format == "markdown" else body
+
+
+def clean_html(html: str, base_url: str, rules: Rules, *, engine: Engine = "bleach") -> str:
+    """Sanitized HTML: boilerplate and executable content removed, every URL absolute."""
+    html = _XML_DECL.sub("", _CHAR_REF.sub(_drop_bad_ref, feed_safe(html)))
+    if not html.strip():
+        return ""
+    prepared = tree.prepare(html, base_url, rules.combined)
+    if engine == "nh3":
+        from . import nh3_engine as sanitizer
+    else:
+        from . import bleach_engine as sanitizer  # type: ignore[no-redef]
+    return sanitizer.sanitize(prepared).strip()
+
+
+def _drop_bad_ref(match: re.Match[str]) -> str:
+    """A character reference to a character no feed may carry is dropped before parsing."""
+    code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+    if code == 0 or code > 0x10FFFF or NOT_IN_FEEDS.match(chr(code)):
+        return ""
+    return match.group(0)
+
+
+def plain_text(html: str) -> str:
+    """The readable text of an HTML fragment, whitespace collapsed."""
+    html = feed_safe(html)
+    if not html.strip():
+        return ""
+    try:
+        body = lxml.html.document_fromstring(html).find("body")
+    except (etree.ParserError, ValueError):
+        return ""
+    if body is None:
+        return ""
+    for element in list(body.iter(etree.Comment, etree.ProcessingInstruction)):
+        _drop_tree(element)
+    for element in list(body.iterdescendants()):
+        if isinstance(element.tag, str) and element.tag.lower() in policy.DROP | policy.FOREIGN:
+            _drop_tree(element)
+        elif element.tag in policy.BLOCKS:
+            element.tail = " " + (element.tail or "")
+    text = "".join(t if isinstance(t, str) else t.decode() for t in body.itertext())
+    return _SPACE.sub(" ", text).strip()
+
+
+def _drop_tree(element: etree._Element) -> None:
+    """Remove ``element`` with everything inside it; the text after it stays."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
+
+
+def summarize(text: str, length: int) -> str:
+    """At most ``length`` characters, cut at a word boundary where the text has words (not CJK),
+    never inside a character sequence that renders as one (combining marks, joiners)."""
+    text = _SPACE.sub(" ", text).strip()
+    if len(text) <= length:
+        return text
+    cut = length - 1  # room for the ellipsis
+    space = text.rfind(" ", 0, cut + 1)
+    if space >= length * 0.6:
+        cut = space
+    while cut > 0 and (_joins(text[cut]) or _joins(text[cut - 1], before=True)):
+        cut -= 1
+    return text[:cut].rstrip(" ,.;:，。；：、") + "…"
+
+
+def _joins(char: str, before: bool = False) -> bool:
+    if before:
+        return char in "\u200d"  # a zero-width joiner binds to what follows
+    return (
+        unicodedata.combining(char) > 0
+        or unicodedata.category(char) in ("Mn", "Mc", "Me")
+        or char in "\u200d\ufe0e\ufe0f"
+    )
