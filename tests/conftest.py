@@ -1,8 +1,9 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def build_examples(root: Path) -> Path:
 
 
 def clean_build_of(config: Path, into: Path) -> dict[str, bytes]:
-    """Feed files (relative path → bytes) of a build from scratch: fresh output, fresh state."""
+    """Every output file (relative path → bytes) of a build from scratch: fresh output and state."""
     import dataclasses
 
     from refeed import build
@@ -89,14 +90,51 @@ def clean_build_of(config: Path, into: Path) -> dict[str, bytes]:
     cfg = load_config(config)
     output = dataclasses.replace(cfg.output, dir=into / "feeds")
     build(dataclasses.replace(cfg, output=output, state=StateConfig(into / "state")))
-    return feed_bytes(into / "feeds")
+    return output_bytes(into / "feeds")
 
 
-def feed_bytes(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*.xml"))}
+# Every kind of file a build writes: byte-identity checks compare all of them, not only the XML.
+EVERY_OUTPUT: dict[str, Any] = {
+    "formats": ["atom", "rss", "json"],
+    "opml": True,
+    "index": True,
+    "stylesheet": True,
+    "preview": True,
+}
+EVERY_KIND = {
+    "atom.xml", "rss.xml", "feed.json", "index.html", "feeds.opml", "feed.css", "feed.html",
+}  # fmt: skip
+
+
+def output_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` (relative path → bytes), but hidden and temporary ones; fails
+    unless each kind of output file is among them, so a comparison can't leave one out."""
+    files = {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+    assert {rel.rsplit("/", 1)[-1] for rel in files} >= EVERY_KIND, sorted(files)
+    return files
 
 
 SiteFactory = Callable[..., Config]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI (CI=true) every test must run: a skip (nginx or Chromium missing, say) is a failure,
+    so no promise the README makes can pass unchecked."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = str(reason).removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where every test must run: {reason}"
+
+
 ROBUSTNESS: dict[str, str] = {}  # figures the robustness tests report; printed after the run
 
 

@@ -48,7 +48,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled examples built with the shipped config (stylesheet, preview pages, index)."""
     if CHROMIUM is None:
         pytest.skip(
-            "chromium is not installed (make test installs it where apt-get and root are available)"
+            "chromium is not installed (make test installs it as root with apt-get; a failure in CI)"
         )
     root = tmp_path_factory.mktemp("site")
     build_examples(root)

@@ -12,11 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+import images
 import nginx
 from conftest import ROOT, build_examples
 from refeed.config import CacheControl
 
 DEPLOY = ROOT / "deploy"
+SCRIPTED_SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +29,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         '{"version": "https://jsonfeed.org/version/1.1"}' + " " * 400
     )
     (site / "feeds" / "style.xsl").write_text("<xsl:stylesheet/>")
+    (site / "feeds" / "media").mkdir()
+    (site / "feeds" / "media" / "0123abcd.png").write_bytes(images.png(size=500))
+    (site / "feeds" / "media" / "old.svg").write_bytes(SCRIPTED_SVG)  # left by an older refeed
+    (site / "feeds" / "media" / "x.json").write_bytes(b'{"a": 1}')
     with nginx.serving(site, tmp_path_factory.mktemp("nginx")) as base:
         yield base, site / "feeds"
 
@@ -92,6 +98,45 @@ def test_feeds_are_gzipped_for_clients_that_ask(served: tuple[str, Path]) -> Non
     assert response.headers["vary"] == "Accept-Encoding"
     assert response.content == (feeds / "rss.xml").read_bytes()  # httpx decoded it
     assert gzip.compress(response.content)  # and it was worth compressing
+
+
+def _csp(header: str) -> dict[str, str]:
+    return {d.split()[0]: " ".join(d.split()[1:]) for d in header.split(";") if d.strip()}
+
+
+def test_mirrored_media_can_never_run_script(served: tuple[str, Path]) -> None:
+    base, feeds = served
+    with httpx.Client(base_url=base, timeout=5) as client:
+        image = client.get("/feeds/media/0123abcd.png")
+        svg = client.get("/feeds/media/old.svg")
+        other = client.get("/feeds/media/x.json")
+    assert image.status_code == 200 and image.content == (feeds / "media/0123abcd.png").read_bytes()
+    assert image.headers["content-type"] == "image/png"
+    for response in (image, svg, other):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        policy = _csp(response.headers["content-security-policy"])
+        assert policy["default-src"] == "'none'" and "sandbox" in policy
+        assert "script-src" not in policy  # default-src 'none' forbids every script
+        assert response.headers["cache-control"].startswith("public")
+    assert svg.headers["content-type"] == "application/octet-stream"  # never image/svg+xml
+    assert other.headers["content-type"] == "application/octet-stream"
+
+
+def test_the_index_page_is_served_with_a_policy_that_forbids_script(
+    served: tuple[str, Path],
+) -> None:
+    base, feeds = served
+    with httpx.Client(base_url=base, timeout=5) as client:
+        for path in ("/feeds/index.html", "/feeds/"):
+            page = client.get(path)
+            assert page.status_code == 200 and page.content == (feeds / "index.html").read_bytes()
+            assert page.headers["content-type"] == "text/html; charset=utf-8"
+            assert page.headers["x-content-type-options"] == "nosniff"
+            policy = _csp(page.headers["content-security-policy"])
+            assert policy["default-src"] == "'none'" and "script-src" not in policy
+            assert policy["frame-ancestors"] == "'none'"
+            assert page.headers["cache-control"] == "public, max-age=300, must-revalidate"
+    assert b"<script" not in page.content  # and it needs none
 
 
 @pytest.mark.parametrize(

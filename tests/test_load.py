@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from refeed.load import (
     body_of,
     decode_text,
     parse_article,
+    read_bytes,
     read_text,
     scan,
     split_frontmatter,
@@ -187,6 +189,66 @@ def test_read_text_refuses_undecodable_binary_and_huge_files(tmp_path: Path) -> 
         read_text(SourceFile("latin", tmp_path / "latin"), (), 1000)
     with pytest.raises(ArticleError, match="over the limit"):
         read_text(SourceFile("big", tmp_path / "big"), (), 1000)
+
+
+@pytest.fixture
+def scanned(tmp_path: Path) -> tuple[Path, Path, dict[str, SourceFile]]:
+    """An article folder (with a file link inside it) scanned, and a secret file outside it."""
+    root = tmp_path / "articles"
+    (root / ".drafts").mkdir(parents=True)
+    for rel in ("a.md", ".drafts/b.md", "target.md"):
+        (root / rel).write_text(f"article {rel}")
+    (root / "link.md").symlink_to(root / ".drafts" / "b.md")  # inside: followed by the scan
+    secret = tmp_path / "outside"
+    secret.mkdir()
+    (secret / "b.md").write_text("SECRET")
+    (secret / "a.md").write_text("SECRET")
+    found, problems = scan(root, INCLUDE, ())
+    assert problems == []
+    return root, secret, {f.rel: f for f in found}
+
+
+def test_reads_after_the_scan_get_the_scanned_files(
+    scanned: tuple[Path, Path, dict[str, SourceFile]],
+) -> None:
+    _, _, files = scanned
+    assert sorted(files) == ["a.md", "link.md", "target.md"]  # .drafts/ is hidden
+    assert read_bytes(files["a.md"], 1000) == b"article a.md"
+    assert read_bytes(files["link.md"], 1000) == b"article .drafts/b.md"  # the link's target
+
+
+def test_a_file_swapped_for_a_link_after_the_scan_is_not_read(
+    scanned: tuple[Path, Path, dict[str, SourceFile]],
+) -> None:
+    root, secret, files = scanned
+    (root / "a.md").unlink()
+    (root / "a.md").symlink_to(secret / "a.md")
+    with pytest.raises(ArticleError, match="became a link after the scan"):
+        read_bytes(files["a.md"], 1000)
+
+
+def test_a_folder_swapped_for_a_link_after_the_scan_is_not_read(
+    scanned: tuple[Path, Path, dict[str, SourceFile]],
+) -> None:
+    root, secret, files = scanned
+    (root / ".drafts").rename(root / ".old")
+    (root / ".drafts").symlink_to(secret)  # .drafts/b.md, the link's target, now leads outside
+    with pytest.raises(ArticleError, match="replaced by another file after the scan"):
+        read_bytes(files["link.md"], 1000)
+
+
+def test_a_file_replaced_by_another_after_the_scan_waits_for_the_next_build(
+    scanned: tuple[Path, Path, dict[str, SourceFile]],
+) -> None:
+    root, _, files = scanned
+    (root / "new.md").write_text("another file")
+    (root / "new.md").replace(root / "target.md")
+    with pytest.raises(ArticleError, match="replaced by another file"):
+        read_bytes(files["target.md"], 1000)
+    (root / "target.md").unlink()
+    os.mkfifo(root / "target.md")  # would block a plain open() forever
+    with pytest.raises(ArticleError, match="replaced by another file"):
+        read_bytes(files["target.md"], 1000)
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 import refeed
-from conftest import GOOD, NOW, SAMPLE, SiteFactory, article
+from conftest import EVERY_OUTPUT, GOOD, NOW, SAMPLE, SiteFactory, article, output_bytes
 from feedcheck import check_feed, feed_files
 from refeed import clean, load, render
 from refeed.config import StateConfig
 from refeed.errors import ConfigError
-from refeed.models import Article, Feed, FeedFormat, Thumbnail
-from refeed.pipeline import publishing, run
+from refeed.models import FEED_FILES, Article, Feed, FeedFormat, Thumbnail
+from refeed.pipeline import entries, publishing, run
 
 
 def build(cfg: refeed.Config, **kw: object) -> refeed.RunReport:
@@ -72,26 +72,30 @@ def test_the_sample_becomes_valid_feeds_with_every_field(make_site: SiteFactory)
 def test_two_builds_are_byte_identical_and_the_second_writes_nothing(
     make_site: SiteFactory,
 ) -> None:
-    cfg = make_site({"000.txt": SAMPLE.read_text(encoding="utf-8"), "good.md": GOOD})
+    files = {"000.txt": SAMPLE.read_text(encoding="utf-8"), "good.md": GOOD}
+    cfg = make_site(files, output=EVERY_OUTPUT)
     first = build(cfg)
-    before = snapshot(cfg.output.dir)
-    mtimes = {p: p.stat().st_mtime_ns for p in feed_files(cfg.output.dir)}
+    before = output_bytes(cfg.output.dir)
+    mtimes = {p: p.stat().st_mtime_ns for p in cfg.output.dir.rglob("*")}
     second = refeed.build(cfg, now=datetime(2030, 6, 1, tzinfo=UTC))  # another "now"
     assert first.written and second.written == [] and len(second.unchanged) == len(first.written)
-    assert snapshot(cfg.output.dir) == before
-    assert {p: p.stat().st_mtime_ns for p in feed_files(cfg.output.dir)} == mtimes
+    assert output_bytes(cfg.output.dir) == before
+    assert {p: p.stat().st_mtime_ns for p in cfg.output.dir.rglob("*")} == mtimes
+    for page in ("index.html", "feeds.opml", "feed.css"):  # removed by hand: put back
+        (cfg.output.dir / page).unlink()
+    assert sorted(build(cfg).written) == ["feed.css", "feeds.opml", "index.html"]
+    assert output_bytes(cfg.output.dir) == before
 
 
 def test_a_fresh_output_directory_gets_the_same_bytes(
     make_site: SiteFactory, tmp_path: Path
 ) -> None:
-    cfg = make_site({"000.txt": SAMPLE.read_text(encoding="utf-8"), "good.md": GOOD})
+    files = {"000.txt": SAMPLE.read_text(encoding="utf-8"), "good.md": GOOD}
+    cfg = make_site(files, output=EVERY_OUTPUT)
     build(cfg)
-    import dataclasses
-
     other = dataclasses.replace(cfg, output=dataclasses.replace(cfg.output, dir=tmp_path / "other"))
     build(other)
-    assert snapshot(cfg.output.dir) == snapshot(tmp_path / "other")
+    assert output_bytes(cfg.output.dir) == output_bytes(tmp_path / "other")
 
 
 def test_a_broken_article_is_skipped_with_one_log_line_and_the_rest_published(
@@ -130,6 +134,37 @@ def test_an_article_that_fails_to_clean_costs_only_itself(
         for e in check_feed((cfg.output.dir / "categories/good/rss.xml").read_bytes()).entries
     ]
     assert titles == ["A good article"]
+
+
+def test_bodies_are_cleaned_from_the_file_that_was_scanned_and_parsed(
+    make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site(
+        {
+            "good.md": GOOD,
+            "a.md": article("A", body="<p>first A</p>", categories=["Good"]),
+            "b.md": article("B", body="<p>first B</p>", categories=["Good"]),
+        }
+    )
+    secret = tmp_path / "secret.md"
+    secret.write_text(article("A", body="<p>SECRET</p>", categories=["Good"]), encoding="utf-8")
+    real = entries.clean_all
+
+    def swap_then_clean(build_run: run.Run, jobs: list[entries.CleanJob]) -> object:
+        (cfg.articles.dir / "a.md").unlink()  # between the parse and the cleaning
+        (cfg.articles.dir / "a.md").symlink_to(secret)
+        with (cfg.articles.dir / "b.md").open("r+", encoding="utf-8") as same_file:
+            same_file.write(article("B", body="<p>EDITED</p>", categories=["Good"]))
+        return real(build_run, jobs)
+
+    monkeypatch.setattr(entries, "clean_all", swap_then_clean)
+    report = build(cfg)
+    assert {p.path: p.reason for p in report.skipped} == {
+        "a.md": "not read: it became a link after the scan",
+        "b.md": "changed since it was read: published on the next build",
+    }
+    for path in cfg.output.dir.rglob("*.*"):
+        assert b"SECRET" not in path.read_bytes() and b"EDITED" not in path.read_bytes()
 
 
 def test_future_posts_are_held_back_or_published_by_config(make_site: SiteFactory) -> None:
@@ -272,13 +307,24 @@ MANY = {f"a{n:02}.md": article(f"A{n}", categories=[f"Topic {n}"]) for n in rang
 def test_many_feeds_are_rendered_in_workers_with_the_same_bytes(
     make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cfg = make_site(MANY)
+    cfg = make_site(MANY, output=EVERY_OUTPUT)
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    real = render.render_within
+
+    def noting_the_process(feed: Feed, fmt: FeedFormat, budget: int) -> bytes:
+        (pids / str(os.getpid())).touch()  # a file: a forked worker's lists die with it
+        return real(feed, fmt, budget)
+
+    monkeypatch.setattr(render, "render_within", noting_the_process)
     report = build(cfg)
-    assert len(report.written) > 2 * publishing.RENDER_MIN_JOBS  # the worker path was taken
+    assert len(report.written) > publishing.RENDER_MIN_JOBS
+    workers = {int(p.name) for p in pids.iterdir()} - {os.getpid()}
+    assert bool(workers) == (run._cores() >= 2)  # the worker path was taken, wherever it can be
     monkeypatch.setattr(publishing, "RENDER_MIN_JOBS", 10**9)
     output = dataclasses.replace(cfg.output, dir=tmp_path / "feeds")
     build(dataclasses.replace(cfg, output=output, state=StateConfig(tmp_path / "state")))
-    assert snapshot(tmp_path / "feeds") == snapshot(cfg.output.dir)
+    assert output_bytes(tmp_path / "feeds") == output_bytes(cfg.output.dir)
 
 
 def test_a_write_that_fails_in_a_worker_is_reported_and_keeps_the_old_file(
@@ -439,7 +485,8 @@ def test_incremental_output_equals_a_clean_build(make_site: SiteFactory, tmp_pat
         {
             "a.md": article("A", categories=["One"]),
             "b.md": article("B", date="2021-11-02T00:00:00Z", categories=["One", "Sub"]),
-        }
+        },
+        output=EVERY_OUTPUT,
     )
     build(cfg)
     (cfg.articles.dir / "a.md").write_text(
@@ -454,7 +501,7 @@ def test_incremental_output_equals_a_clean_build(make_site: SiteFactory, tmp_pat
         state=StateConfig(tmp_path / "fresh-state"),
     )
     build(fresh)
-    assert snapshot(cfg.output.dir) == snapshot(tmp_path / "fresh")
+    assert output_bytes(cfg.output.dir) == output_bytes(tmp_path / "fresh")
 
 
 def test_a_config_change_rebuilds_what_it_affects(make_site: SiteFactory) -> None:
@@ -472,24 +519,26 @@ def test_a_config_change_rebuilds_what_it_affects(make_site: SiteFactory) -> Non
 def test_a_deleted_or_corrupt_state_gives_the_same_output(
     make_site: SiteFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cfg = make_site({"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")})
+    files = {"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")}
+    cfg = make_site(files, output=EVERY_OUTPUT)
     build(cfg)
-    before = snapshot(cfg.output.dir)
+    before = output_bytes(cfg.output.dir)
     shutil.rmtree(cfg.state_dir)
-    assert build(cfg).written == [] and snapshot(cfg.output.dir) == before
+    assert build(cfg).written == [] and output_bytes(cfg.output.dir) == before
     (cfg.state_dir / "state.sqlite3").write_bytes(b"garbage" * 1000)
     with caplog.at_level(logging.WARNING, logger="refeed"):
         assert build(cfg).written == []
-    assert snapshot(cfg.output.dir) == before
+    assert output_bytes(cfg.output.dir) == before
     assert sum("starting afresh" in r.getMessage() for r in caplog.records) == 1
 
 
 def test_a_store_damaged_past_its_header_is_replaced_and_the_build_still_succeeds(
     make_site: SiteFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    cfg = make_site({f"a{n}.md": article(f"A{n}", categories=[f"C{n}"]) for n in range(40)})
+    files = {f"a{n}.md": article(f"A{n}", categories=[f"C{n}"]) for n in range(40)}
+    cfg = make_site(files, output=EVERY_OUTPUT)
     build(cfg)
-    before = snapshot(cfg.output.dir)
+    before = output_bytes(cfg.output.dir)
     path = cfg.state_dir / "state.sqlite3"
     data = path.read_bytes()
     page = 4096  # the header page stays intact, so opening the store still works
@@ -498,7 +547,7 @@ def test_a_store_damaged_past_its_header_is_replaced_and_the_build_still_succeed
     with caplog.at_level(logging.WARNING, logger="refeed"):
         report = build(cfg)
     assert report.written == [] and report.published == 40
-    assert snapshot(cfg.output.dir) == before
+    assert output_bytes(cfg.output.dir) == before
     assert sum("state store damaged" in r.getMessage() for r in caplog.records) == 1
     assert build(cfg).written == []  # and the new store works
 
@@ -522,6 +571,51 @@ def test_ids_survive_edits_of_title_date_categories_and_a_rename(make_site: Site
     cfg = make_site({}, articles={"permalink": "p/{name}.html"})
     build(cfg)
     assert ids() == first
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss", "json"])
+def test_ids_survive_a_move_after_the_state_store_is_deleted(
+    make_site: SiteFactory, fmt: str
+) -> None:
+    """A new store takes the ids back from the published feeds (by title and date)."""
+    same: dict[str, Any] = {"date": "2021-11-05T00:00:00Z", "categories": ["One"]}
+    cfg = make_site(
+        {
+            "posts/a.md": article("Moved", **same),
+            "posts/b.md": article("Twin", **same),
+            "posts/c.md": article("Twin", **same),  # same title and date as b
+            "d.md": article("Moved", date="2021-11-06T00:00:00Z"),  # a title alone is no match
+        },
+        output={"formats": [fmt]},
+    )
+    build(cfg)
+    feed = cfg.output.dir / FEED_FILES[fmt]  # type: ignore[index]
+
+    def ids() -> list[tuple[str, str, str]]:
+        if fmt == "json":
+            items = json.loads(feed.read_bytes())["items"]
+            return sorted((i["title"], i["date_published"], i["id"]) for i in items)
+        return sorted((e.title, e.published, e.id) for e in check_feed(feed.read_bytes()).entries)
+
+    def move(name: str, to: str) -> None:
+        (cfg.articles.dir / name).rename(cfg.articles.dir / to)
+
+    first = ids()
+    assert len({identity for _, _, identity in first}) == 4
+    move("posts/a.md", "a.md")
+    move("posts/b.md", "b.md")  # c still claims its id: b takes back the other twin's
+    shutil.rmtree(cfg.state_dir)
+    build(cfg)
+    assert ids() == first
+    shutil.rmtree(cfg.state_dir)
+    build(cfg)  # nothing moved since: every derived id is published, nothing is taken back
+    assert ids() == first
+    move("b.md", "b2.md")
+    move("posts/c.md", "c2.md")  # both twins moved: which is which cannot be told
+    shutil.rmtree(cfg.state_dir)
+    build(cfg)
+    after = ids()
+    assert after[:2] == first[:2] and len({identity for _, _, identity in after}) == 4
 
 
 def test_a_broken_file_is_logged_once_until_it_changes(
@@ -583,8 +677,8 @@ def test_a_no_op_build_imports_no_heavy_library(make_site: SiteFactory, tmp_path
     cfg = make_site({"good.md": GOOD, "000.txt": SAMPLE.read_text(encoding="utf-8")})
     build(cfg)
     heavy = (
-        "bleach nh3 selectolax feedgen lxml markdown_it frontmatter dateutil httpx apscheduler "
-        "boto3 botocore"
+        "bleach nh3 selectolax feedgen lxml markdown_it frontmatter dateutil httpx httpcore "
+        "apscheduler imagesize boto3 botocore"
     )
     script = (
         "import sys, refeed\n"

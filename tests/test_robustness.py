@@ -20,7 +20,7 @@ from lxml import etree
 from selectolax.lexbor import LexborHTMLParser  # a browser's HTML5 parser, to read content as one
 
 import refeed
-from conftest import GOOD, NOW, ROBUSTNESS, SiteFactory, article, clean_build_of, feed_bytes
+from conftest import GOOD, NOW, ROBUSTNESS, SiteFactory, article, clean_build_of, output_bytes
 from feedcheck import check_feed, feed_files
 from refeed.clean import ENGINES, Engine, bleach_engine, clean_html, compile_rules, nh3_engine, tree
 
@@ -177,7 +177,8 @@ def _site(root: Path, count: int) -> None:
         _write_article(root, n, 0)
     (root / "config.yaml").write_text(
         "site: {title: Crash, url: 'https://c.example/', feeds_url: 'https://c.example/feeds/'}\n"
-        "articles: {dir: articles}\noutput: {dir: feeds, items_per_feed: 20}\nthumbnails: {offline: true}\n",
+        "articles: {dir: articles}\noutput: {dir: feeds, items_per_feed: 20, formats: [atom, rss, json],"
+        " opml: true, index: true, stylesheet: true, preview: true}\nthumbnails: {offline: true}\n",
         encoding="utf-8",
     )
 
@@ -218,7 +219,7 @@ def test_sigkill_at_random_moments_never_leaves_a_broken_feed(tmp_path: Path) ->
     )
     leftovers = list((tmp_path / "feeds").rglob("*.tmp"))
     after, clean_build = (
-        feed_bytes(tmp_path / "feeds"),
+        output_bytes(tmp_path / "feeds"),
         clean_build_of(tmp_path / "config.yaml", tmp_path / "fresh"),
     )
     ROBUSTNESS["SIGKILLed builds survived (killed mid-build / finished first)"] = (
@@ -338,7 +339,10 @@ def test_builds_during_watch_while_articles_change_end_equal_to_a_clean_build(
     subprocess.run(
         [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, check=True, timeout=60
     )
-    after, clean_build = feed_bytes(tmp_path / "feeds"), clean_build_of(config, tmp_path / "fresh")
+    after, clean_build = (
+        output_bytes(tmp_path / "feeds"),
+        clean_build_of(config, tmp_path / "fresh"),
+    )
     ROBUSTNESS["builds overlapping a running watch"] = (
         f"{builds} builds in 20 s, feeds valid throughout, final output equal to a clean build"
     )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,3 +73,48 @@ def test_a_bad_crontab_expression_is_refused_naming_the_key(
     make_site({"good.md": GOOD}, watch={"full_rebuild": "61 * * * *"})
     with pytest.raises(ConfigError, match=r"watch.full_rebuild"):
         service(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"watch": {"full_rebuild": "61 * * * *"}},  # read fine, refused by the scheduler's check
+        {"output": {"items_per_feed": -3}},  # refused while reading
+    ],
+)
+def test_a_refused_reload_keeps_the_running_config(
+    make_site: SiteFactory,
+    tmp_path: Path,
+    paused: list[Service],
+    broken: dict[str, dict[str, object]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    make_site({"good.md": GOOD}, watch={"interval": 7})
+    svc = service(tmp_path, paused)
+    svc._schedule()
+    running = svc.cfg
+    with contextlib.suppress(ConfigError):  # the factory loads it too
+        make_site({}, **broken)
+    with caplog.at_level(logging.ERROR, logger="refeed"):
+        svc.reload()
+    assert svc.cfg is running and "config reload refused" in caplog.text
+    assert svc.scheduler.get_job("full") is None and svc.scheduler.get_job("reload") is None
+    make_site({}, site={"title": "Renamed"})
+    svc.reload()
+    assert svc.cfg.site.title == "Renamed" and svc.scheduler.get_job("reload") is not None
+
+
+def test_the_full_rebuild_job_rereads_files_whose_stat_did_not_change(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    cfg = make_site({"good.md": GOOD}, watch={"settle": 0})
+    svc = service(tmp_path)
+    svc.build()
+    path = cfg.articles.dir / "good.md"
+    before = path.stat()
+    path.write_text(GOOD.replace("A good article", "A fine article"), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # same size, same mtime
+    svc.build()
+    assert b"A good article" in (cfg.output.dir / "atom.xml").read_bytes()  # the stat decides
+    svc.build(full=True)
+    assert b"A fine article" in (cfg.output.dir / "atom.xml").read_bytes()

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from refeed.slugs import assign_slugs, is_canonical, preferred_slug, unique_slug
+from refeed.slugs import assign_slugs, is_canonical, name_hash, preferred_slug, unique_slug
 
 NASTY = ["..", ".", "/", "../../etc/passwd", "/abs/path", "a\x00b", "con", "NUL", "LPT1", "x" * 500,
          "中" * 100, "", "   ", "a/b", "a\\b", "ｔｅｃｈ", "Tech", "tech", "TECH", "ＴＥＣＨ", "\u202eevil",
@@ -48,3 +48,43 @@ def test_configured_slug_wins_its_collision() -> None:
 
 def test_reserved_device_names_are_not_used_bare() -> None:
     assert preferred_slug("con") != "con" and not is_canonical("con")
+
+
+# Slugs are in every feed's URL: these exact values are what subscribers hold, so a change in the
+# hash, its length or the readable form is a broken subscription, not a refactoring.
+def test_hashed_slugs_are_stable_to_the_character() -> None:
+    assert name_hash("金融") == "a42315e4"
+    assert unique_slug("Tech") == "tech-d0da7ab8" and unique_slug("🙂") == "d06f1525"
+    assert assign_slugs(["Tech", "TECH"]) == {"Tech": "tech-d0da7ab8", "TECH": "tech-32f6e996"}
+    # A name that spells another name's hashed slug: the second to want it gets a longer hash.
+    assert assign_slugs(["tech", "Tech", "tech-d0da7ab8"]) == {
+        "tech": "tech",
+        "Tech": "tech-d0da7ab8",
+        "tech-d0da7ab8": "tech-d0da7ab8-8b2942d40ca315d1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("a" * 60, "a" * 60),  # exactly the limit: kept whole
+        ("a" * 61, "a" * 60),
+        ("中" * 30, "中" * 20),  # cut on a character boundary (3 bytes each)
+        ("a" * 59 + "-_b", "a" * 59),  # no dash or underscore left dangling by the cut
+        ("a" * 56 + "x\u20dd" + "yyy", "a" * 56 + "x"),  # nor a combining mark
+        ("--a_b--", "a_b"),
+        ("_x_", "x"),
+        ("Ünïcode Café", "ünïcode-café"),
+    ],
+)
+def test_readable_slugs_are_cut_and_trimmed(name: str, slug: str) -> None:
+    assert preferred_slug(name) == slug
+
+
+@pytest.mark.parametrize(
+    ("slug", "canonical"),
+    [("tech", True), ("金融", True), ("a_b", True), ("Tech", False), ("", False),
+     ("a--b", False), ("-a", False), ("con", False), ("a/b", False)],
+)  # fmt: skip
+def test_a_configured_slug_must_be_canonical(slug: str, canonical: bool) -> None:
+    assert is_canonical(slug) is canonical

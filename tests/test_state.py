@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from refeed.models import Article, Entry, Listing, StoredObject
-from refeed.state import Item, LockedError, open_state
+from refeed.state import Item, LockedError, Stored, ThumbFact, open_state
 
 ARTICLE = Article(
     source="a.md",
@@ -83,10 +83,12 @@ def test_nothing_is_kept_when_the_block_fails(tmp_path: Path) -> None:
 
 def test_identity_follows_a_moved_file_with_unchanged_content(tmp_path: Path) -> None:
     with open_state(tmp_path) as store:
+        assert not store.knows_identities()  # a new store
         store.remember_identity("old/a.md", "h1", "urn:uuid:first")
         assert store.identity("new/a.md", "h1", gone=set()) is None  # old path still exists
         assert store.identity("new/a.md", "h1", gone={"old/a.md"}) == "urn:uuid:first"
         assert store.identity("new/a.md", "other", gone=set()) == "urn:uuid:first"  # now its own
+        assert store.knows_identities()
 
 
 @pytest.mark.parametrize("damage", [b"this is not a database" * 100, b""])
@@ -176,3 +178,65 @@ def test_the_lock_makes_a_second_user_fail_or_wait(tmp_path: Path) -> None:
     finally:
         release.set()
         holder.join(10)
+
+
+def test_thumbnail_facts_feed_fingerprints_and_stats_round_trip(tmp_path: Path) -> None:
+    fact = ThumbFact(1234, "image/png", "media/ab.png", True, 1636000000.5, None)
+    failed = ThumbFact(0, "image/jpeg", None, False, 1636000001.0, "HTTP 404")
+    with open_state(tmp_path) as store:
+        store.put_thumb("https://x/a.png", "mirror", fact)
+        store.put_thumb("https://x/b.jpg", "mirror", failed)
+        store.set_feed_fingerprint("atom.xml", "f1")
+        store.set_feed_fingerprint("rss.xml", "f2")
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+    with open_state(tmp_path) as store:
+        urls = ["https://x/a.png", "https://x/b.jpg", "https://x/c.gif"]
+        assert store.thumbs(urls, "mirror") == {urls[0]: fact, urls[1]: failed}
+        assert store.thumbs(urls, "probe") == {}  # facts are kept per mode
+        store.set_feed_fingerprint("rss.xml", None)
+        assert store.feed_fingerprints() == {"atom.xml": "f1"}
+        store.touch_article("a.md", 11, 456)  # rewritten with the same bytes
+        assert store.articles()["a.md"] == Stored(11, 456, "h1", True, None)
+
+
+def test_forgetting_everything_keeps_the_identity_registry(tmp_path: Path) -> None:
+    with open_state(tmp_path) as store:
+        store.set_meta("config", "c")
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+        store.put_listing(Listing("a.md", "urn:uuid:1", 1.0))
+        store.put_cleaned("k", "<p>x</p>", "x")
+        store.set_feed_fingerprint("atom.xml", "f")
+        store.remember_identity("a.md", "h1", "urn:uuid:first")
+        store.forget_everything()
+        assert store.meta("config") is None and store.articles() == {}
+        assert store.listings() == {} and store.cleaned_keys(["k"]) == set()
+        assert store.feed_fingerprints() == {}
+        assert store.identity("a.md", "h1", gone=set()) == "urn:uuid:first"
+
+
+def test_status_is_written_whole_and_sorted_and_never_costs_the_build(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_state(tmp_path) as store:
+        store.write_status({"b": 1, "a": "金融"})
+    assert (tmp_path / "status.json").read_text(encoding="utf-8") == (
+        '{\n  "a": "\\u91d1\\u878d",\n  "b": 1\n}\n'
+    )
+    with open_state(tmp_path) as store:
+        (tmp_path / "status.json").unlink()
+        (tmp_path / "status.json").mkdir()  # cannot be replaced
+        with caplog.at_level(logging.WARNING, logger="refeed"):
+            store.write_status({"a": 1})
+    assert f"{tmp_path / 'status.json'}: status not written: " in caplog.text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lock", "state.sqlite3", "status.json"]
+
+
+def test_a_store_started_afresh_leaves_no_journal_of_the_old_one(tmp_path: Path) -> None:
+    with open_state(tmp_path) as store:
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+    (tmp_path / "state.sqlite3").write_bytes(b"this is not a database" * 100)
+    for leftover in ("state.sqlite3-journal", "state.sqlite3-wal"):
+        (tmp_path / leftover).write_bytes(b"old pages")  # would be replayed into the new store
+    with open_state(tmp_path) as store:
+        assert store.articles() == {}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lock", "state.sqlite3"]

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import re
 from posixpath import splitext
 from urllib.parse import urlsplit
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from refeed.thumbs import DEFAULT_TYPE, IMAGE_TYPES, guess, guess_type, sniff_type
+from images import RASTERS, avif, gif, png, webp
+from refeed.thumbs import DEFAULT_TYPE, IMAGE_TYPES, guess, guess_type, raster, sniff_type
 
 
 def reference_type(url: str) -> str:
@@ -54,3 +57,32 @@ def test_magic_bytes_name_the_type() -> None:
     assert sniff_type(b"RIFF\x00\x00\x00\x00WEBPVP8 ") == "image/webp"
     assert sniff_type(b"  <svg xmlns='http://www.w3.org/2000/svg'>") == "image/svg+xml"
     assert sniff_type(b"<html>") is None
+
+
+@pytest.mark.parametrize("kind", sorted(RASTERS))
+def test_raster_images_are_known_by_magic_bytes_and_header_dimensions(kind: str) -> None:
+    assert raster(RASTERS[kind](640, 480, size=2000)) == (kind, 640, 480)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>', "svg"),
+        (b'<?xml version="1.0"?><svg onload="alert(1)"/>', "svg"),
+        (b"<html><script>alert(1)</script></html>", "match no image format"),
+        (b"", "match no image format"),
+        (b"BM" + b"\x00" * 60, "image/bmp is not a raster image"),
+        (b"II*\x00" + b"\x00" * 60, "image/tiff"),
+        (b"\x00\x00\x01\x00" + b"\x00" * 60, "image/x-icon"),
+        (b"\x00\x00\x00\x18ftypheic" + b"\x00" * 60, "image/heic"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 1226, "image/png header"),  # no IHDR chunk
+        (png(0, 3), "no dimensions"),
+        (gif(2, 0), "no dimensions"),
+        (b"\xff\xd8\xff\xe0" + b"\x11" * 200, "image/jpeg"),  # no frame header
+        (webp()[:20], "image/webp"),
+        (avif()[:40], "image/avif header gives no dimensions"),  # cut before its ispe box
+    ],
+)
+def test_anything_else_is_refused_with_the_reason(data: bytes, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        raster(data)

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import fnmatch
 import os
 import re
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
@@ -34,9 +36,11 @@ _OPENING = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
 
 class SourceFile(NamedTuple):  # a tuple: made once per file on every build, so it is cheap
     rel: str  # posix path relative to the article directory: the article's identity
-    abspath: str | Path
+    abspath: str | Path  # the file itself (a followed link's target), opened without following
     size: int = -1  # from the scan's stat; -1 when not known
     mtime_ns: int = -1
+    device: int = -1  # the scanned file's st_dev and st_ino: a later read checks it is the same
+    inode: int = -1
 
     @property
     def path(self) -> Path:
@@ -80,7 +84,7 @@ def scan(
                 if entry.is_file(follow_symlinks=False):
                     if selected(rel, name):
                         stat = entry.stat(follow_symlinks=False)
-                        found.append(SourceFile(rel, entry.path, stat.st_size, stat.st_mtime_ns))
+                        found.append(_source(rel, entry.path, stat))
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append((entry.path, rel + "/"))
                 elif not entry.is_symlink():
@@ -107,11 +111,14 @@ def scan(
         if not target.is_relative_to(root):
             problems.append(Problem(rel, "not followed: link points outside the article directory"))
         elif str(target) not in real and target.is_file():
-            stat = target.stat()
-            found.append(SourceFile(rel, path, stat.st_size, stat.st_mtime_ns))
+            found.append(_source(rel, str(target), target.stat()))  # read without following
     found.sort()  # by rel: unique, so the other fields never take part
     problems.sort(key=lambda p: p.path)
     return found, problems
+
+
+def _source(rel: str, path: str, stat: os.stat_result) -> SourceFile:
+    return SourceFile(rel, path, stat.st_size, stat.st_mtime_ns, stat.st_dev, stat.st_ino)
 
 
 def _points_to_folder(entry: os.DirEntry[str]) -> bool:
@@ -168,16 +175,34 @@ def read_text(source: SourceFile, encodings: tuple[str, ...], max_bytes: int) ->
     return decode(read_bytes(source, max_bytes), source.rel, encodings)
 
 
+# Never through a link (the scan decided which links to follow and recorded their targets), never
+# blocking on a fifo that replaced a file.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+
 def read_bytes(source: SourceFile, max_bytes: int) -> bytes:
-    """The file's bytes, refusing files over ``max_bytes`` before reading them."""
+    """The file's bytes, refusing files over ``max_bytes`` before reading them, and refusing a
+    file that is not the one the scan found (a link or another file swapped in since)."""
     try:
         # One open and one fstat (not a Path and two stats): it runs for every file of a cold build.
-        with open(source.abspath, "rb") as handle:  # noqa: PTH123
-            size = os.fstat(handle.fileno()).st_size
-            if size > max_bytes:
+        fd = os.open(source.abspath, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ArticleError(source.rel, "not read: it became a link after the scan") from None
+        raise ArticleError(source.rel, f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        with open(fd, "rb") as handle:  # noqa: PTH123
+            found = os.fstat(fd)
+            if not S_ISREG(found.st_mode) or (
+                source.inode >= 0 and (found.st_dev, found.st_ino) != (source.device, source.inode)
+            ):
+                raise ArticleError(
+                    source.rel, "not read: replaced by another file after the scan (next build)"
+                )
+            if found.st_size > max_bytes:
                 raise ArticleError(
                     source.rel,
-                    f"file is {size:,} bytes, over the limit of {max_bytes:,} (articles.max_size)",
+                    f"file is {found.st_size:,} bytes, over the limit of {max_bytes:,} (articles.max_size)",
                 )
             data = handle.read(max_bytes + 1)
     except OSError as exc:

@@ -8,21 +8,25 @@ the resolved addresses, again after every redirect) unless ``thumbnails.allow`` 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
+import ssl
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
+from . import addresses
 from .__about__ import __version__
 from .config import ThumbnailsConfig
 from .errors import FetchError
-from .thumbs import guess_type, sniff_type
+from .thumbs import guess_type, raster, sniff_type
 
 log = logging.getLogger("refeed")
 Resolver = Callable[[str], list[str]]
@@ -45,13 +49,19 @@ def user_agent(site_url: str) -> str:
 
 
 def make_client(
-    site_url: str, timeout: float, transport: httpx.BaseTransport | None = None
+    site_url: str,
+    timeout: float,
+    guard: Guard | None = None,
+    *,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.Client:
+    """A client; with a ``guard``, one that connects only to addresses the guard allowed."""
     return httpx.Client(
         headers={"User-Agent": user_agent(site_url)},
         timeout=timeout,
         follow_redirects=False,  # followed by hand, so that every hop passes the guard
-        transport=transport,
+        transport=GuardedTransport(guard, verify) if guard is not None else None,
+        verify=verify,
         trust_env=False,
     )
 
@@ -66,61 +76,181 @@ def system_resolver(host: str) -> list[str]:
 
 
 class Guard:
-    """Refuses URLs whose host resolves to an address the public internet cannot reach."""
+    """Refuses hosts that resolve to an address the public internet cannot reach.
+
+    :meth:`addresses` resolves a host once and judges every address it gets; the transport
+    connects only to those (see :class:`GuardedTransport`), so a resolver that answers
+    differently the second time (DNS rebinding) is never asked a second time.
+    """
 
     def __init__(self, allow: Iterable[str], resolver: Resolver = system_resolver) -> None:
-        self.hosts = {a.lower() for a in allow if not _network(a)}
-        self.networks = [n for a in allow if (n := _network(a)) is not None]
+        self.hosts = {a.lower() for a in allow if addresses.network(a) is None}
+        self.networks = [n for a in allow if (n := addresses.network(a)) is not None]
         self.resolver = resolver
 
     def check(self, url: str) -> None:
+        """Before any request: http(s) only, and an address written in the URL must be public."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError(url, "only http and https URLs are fetched")
-        host = parts.hostname.lower()
+        if _literal(parts.hostname) is not None:
+            self.addresses(parts.hostname)
+
+    def addresses(self, host: str) -> list[str]:
+        """Every address ``host`` resolves to, each one allowed, in the resolver's order."""
+        host = host.lower()
         if host in self.hosts:
-            return
-        try:
-            addresses = [ipaddress.ip_address(host)]
-        except ValueError:
+            return [host]  # exempt by name: connected to as any client would
+        if _literal(host) is not None:
+            found = [host]
+        else:
             try:
-                addresses = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host)]
+                found = list(self.resolver(host))
             except (OSError, UnicodeError) as exc:
-                raise FetchError(url, f"cannot resolve {host}: {exc}") from None
-        for address in addresses:
-            if any(address in network for network in self.networks):
-                continue
-            if not address.is_global or address.is_multicast:
+                raise FetchError(host, f"cannot resolve {host}: {exc}") from None
+        if not found:
+            raise FetchError(host, f"cannot resolve {host}: no address")
+        for text in found:
+            address = _literal(text)
+            if address is None or not addresses.is_public(address, self.networks):
                 raise FetchError(
-                    url,
-                    f"refused: {host} resolves to {address}, not a public address (thumbnails.allow opens it)",
+                    host,
+                    f"refused: {host} resolves to {text}, not a public address (thumbnails.allow opens it)",
                 )
+        return found
 
 
-def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+def _literal(host: str) -> addresses.Address | None:
     try:
-        return ipaddress.ip_network(text, strict=False)
+        return ipaddress.ip_address(host.strip("[]").split("%")[0])
     except ValueError:
         return None
+
+
+class _PinnedBackend(httpcore.NetworkBackend):
+    """Connects to the addresses the guard allowed for the host, never to a fresh lookup."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.guard = guard
+        self.inner = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        failure: httpcore.ConnectError | None = None
+        for address in self.guard.addresses(host):  # an address literal: no second lookup
+            try:
+                return self.inner.connect_tcp(address, port, timeout, local_address, socket_options)
+            except httpcore.ConnectError as exc:  # refused: try the next allowed address
+                failure = exc
+        assert failure is not None  # addresses() never returns an empty list
+        raise failure
+
+    def sleep(self, seconds: float) -> None:
+        self.inner.sleep(seconds)
+
+
+class GuardedTransport(httpx.BaseTransport):
+    """httpx's HTTP transport with every connection pinned to an address the guard allowed.
+
+    The URL, so the Host header, TLS SNI and certificate check, keep the name; only the socket
+    goes to the checked address. httpx has no public switch for an httpcore network backend
+    (encode/httpx discussion 3180), so this wraps httpcore's pool as httpx's transport does.
+    """
+
+    def __init__(self, guard: Guard, verify: ssl.SSLContext | bool = True) -> None:
+        self.pool = httpcore.ConnectionPool(
+            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
+            max_connections=100,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            network_backend=_PinnedBackend(guard),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        url = request.url
+        core = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _httpx_errors():
+            response = self.pool.handle_request(core)
+        assert isinstance(response.stream, Iterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_Body(response.stream),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+class _Body(httpx.SyncByteStream):
+    def __init__(self, stream: Iterable[bytes]) -> None:
+        self.stream = stream
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _httpx_errors():
+            yield from self.stream
+
+    def close(self) -> None:
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
+
+
+@contextlib.contextmanager
+def _httpx_errors() -> Iterator[None]:
+    """httpcore's exceptions as httpx's (which mirror them name for name)."""
+    try:
+        yield
+    except httpcore.TimeoutException as exc:
+        kind = getattr(httpx, type(exc).__name__, httpx.TimeoutException)
+        raise kind(str(exc)) from exc
+    except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol) as exc:
+        kind = getattr(httpx, type(exc).__name__, httpx.TransportError)
+        raise kind(str(exc)) from exc
 
 
 # --------------------------------------------------------------------- probing and mirroring
 
 
 class Prober:
-    """Learns enclosure facts for many URLs at once, within a time budget."""
+    """Learns enclosure facts for many URLs at once, within a time budget (use it with ``with``:
+    it owns a guarded client, so no request can bypass the guard)."""
 
     def __init__(
         self,
         cfg: ThumbnailsConfig,
-        client: httpx.Client,
         guard: Guard,
+        *,
+        site_url: str,
         clock: Callable[[], float] = time.monotonic,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         self.cfg = cfg
-        self.client = client
         self.guard = guard
         self.clock = clock
+        self.client = make_client(site_url, cfg.timeout, guard, verify=verify)
+
+    def __enter__(self) -> Prober:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
 
     def probe_all(self, urls: list[str], mirror: bool = False) -> dict[str, Probe]:
         """A Probe per URL; URLs the budget left no time for are missing from the result."""
@@ -170,9 +300,10 @@ class Prober:
             data = _read_some(got, self.cfg.mirror_max_bytes + 1)
         if len(data) > self.cfg.mirror_max_bytes:
             raise FetchError(url, "over thumbnails.mirror_max_size")
-        kind = sniff_type(data[:_SNIFF_BYTES])
-        if kind is None:
-            raise FetchError(url, "not an image (its first bytes match no image format)")
+        try:
+            kind, _, _ = raster(data)  # by magic bytes and the dimensions in its header
+        except ValueError as exc:
+            raise FetchError(url, f"not mirrored: {exc}") from None
         return Probe(len(data), kind, body=data)
 
     # ----------------------------------------------------------------- requests

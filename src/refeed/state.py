@@ -255,6 +255,10 @@ class State:
                 return str(old_id)
         return None
 
+    def knows_identities(self) -> bool:
+        """False for a new store: no article's first id is known (see the pipeline's recovery)."""
+        return self.db.execute("SELECT 1 FROM identities LIMIT 1").fetchone() is not None
+
     def remember_identity(self, source: str, digest: str, identity: str) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO identities VALUES (?, ?, ?)", (source, digest, identity)

@@ -1,4 +1,5 @@
-"""Enclosure facts for thumbnails: the pluggable lookup and its offline default.
+"""Enclosure facts for thumbnails: the pluggable lookup and its offline default, magic bytes,
+and the check a mirrored copy must pass (the only imagesize import).
 
 The default guesses the MIME type from the URL's file extension and reports length 0, which
 RSS and Atom allow for an unknown size. A lookup is any ``Callable[[str], Thumbnail]``.
@@ -6,6 +7,7 @@ RSS and Atom allow for an unknown size. A lookup is any ``Callable[[str], Thumbn
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from posixpath import splitext
@@ -69,6 +71,30 @@ def sniff_type(head: bytes) -> str | None:
 
 
 EXTENSIONS = {kind: ext for ext, kind in reversed(list(IMAGE_TYPES.items()))}
+# What mirror mode publishes beside the feeds: raster formats browsers show and never run.
+# SVG is refused (it can carry script, and it would share an origin with index.html), and so
+# are formats browsers do not all show (bmp, tiff, heic, ico).
+RASTER_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/avif")
+
+
+def raster(data: bytes) -> tuple[str, int, int]:
+    """(MIME type, width, height) of a raster image, from its magic bytes and its header;
+    raises ValueError saying why ``data`` is not one."""
+    kind = sniff_type(data[:32])
+    if kind not in RASTER_TYPES:
+        what = f"{kind} is" if kind else "its first bytes match no image format, so it is"
+        raise ValueError(f"{what} not a raster image (png, jpeg, gif, webp or avif)")
+    # imagesize (pure Python, header only) rather than a hand-written parser: five formats,
+    # AVIF's box tree among them. It is only ever given bytes: handed a str, it fetches URLs.
+    import imagesize
+
+    try:
+        width, height = imagesize.get(io.BytesIO(data), exif_rotation=False)
+    except Exception as exc:  # hostile bytes: any failure to read the header is a refusal
+        raise ValueError(f"{kind} header unreadable: {type(exc).__name__}") from None
+    if width <= 0 or height <= 0:
+        raise ValueError(f"{kind} header gives no dimensions")
+    return kind, width, height
 
 
 def guess(url: str) -> Thumbnail:

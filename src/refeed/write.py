@@ -8,7 +8,9 @@ not change is left alone: its mtime, and so the ETag a static host derives from 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 from .errors import WriteError
@@ -119,6 +121,48 @@ def read_title(root: Path, rel: str) -> str | None:
     except (OSError, ElementTree.ParseError, WriteError):
         return None
     return None
+
+
+def published_items(root: Path) -> list[tuple[str, str, int]]:
+    """(id, title, published as epoch seconds) of every item in the feed files under ``root``,
+    Atom, RSS and JSON Feed alike; files or items that cannot be read are left out."""
+    items: list[tuple[str, str, int]] = []
+    for rel in sorted(existing_feeds(root)):
+        try:
+            data = _target(root, rel).read_bytes()
+            items += _json_items(data) if rel.endswith(".json") else _xml_items(data)
+        except (OSError, ValueError, TypeError, AttributeError, SyntaxError, WriteError):
+            continue
+    return items
+
+
+def _xml_items(data: bytes) -> list[tuple[str, str, int]]:
+    from email.utils import parsedate_to_datetime
+    from xml.etree import ElementTree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    items = []
+    for element in ElementTree.fromstring(data).iter():
+        if element.tag not in ("item", f"{atom}entry"):
+            continue
+        if element.tag == "item":
+            guid, date = element.findtext("guid"), element.findtext("pubDate")
+            when = parsedate_to_datetime(date) if date else None
+        else:
+            guid, date = element.findtext(f"{atom}id"), element.findtext(f"{atom}published")
+            when = datetime.fromisoformat(date) if date else None
+        title = element.findtext("title") or element.findtext(f"{atom}title")
+        if guid and title and when is not None:
+            items.append((guid, title, int(when.timestamp())))
+    return items
+
+
+def _json_items(data: bytes) -> list[tuple[str, str, int]]:
+    return [
+        (item["id"], item["title"], int(datetime.fromisoformat(item["date_published"]).timestamp()))
+        for item in json.loads(data).get("items", [])
+        if isinstance(item, dict) and {"id", "title", "date_published"} <= item.keys()
+    ]
 
 
 def remove(root: Path, rel: str) -> bool:

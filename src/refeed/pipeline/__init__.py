@@ -21,7 +21,7 @@ from .bodies import tag_notes
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, private_problem, report_unchanged
 from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
-from .run import Progress, Run, fingerprint, folder_problem, log, rules, scan_articles
+from .run import Progress, Run, fingerprint, folder_problem, log, page_files, rules, scan_articles
 from .uploads import check_targets, publish_output, require_client
 
 __all__ = ["build", "check", "record_refusal", "upload", "validate"]
@@ -163,9 +163,11 @@ def _build(
         try:
             if full:
                 store.forget_everything()
+            # Not the publish section (it touches no output); --offline is part of it: the first
+            # online build after one probes what it guessed.
             config_key = fingerprint(
-                dataclasses.replace(cfg, publish=PublishConfig())
-            )  # not output
+                dataclasses.replace(cfg, publish=PublishConfig()), offline or cfg.thumbnails.offline
+            )
             run.changed = store.meta("config") != config_key
             if run.changed:
                 rules(cfg)  # a new config's selectors are checked before anything is read
@@ -190,7 +192,7 @@ def _build(
 
 
 def _outputs_intact(run: Run) -> bool:
-    files = run.store.feed_fingerprints()
+    files = [*run.store.feed_fingerprints(), *page_files(run.cfg)]
     return bool(files) and all((run.cfg.output.dir / rel).is_file() for rel in files)
 
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from .. import assemble, load, state, thumbs, write
 from ..config import Config, Sanitizer
+from ..errors import ArticleError
 from ..models import Article, BodyFormat, Entry, Feed, Problem, Thumbnail
 from ..urls import join_path
 from .bodies import (
@@ -33,7 +34,9 @@ class CleanJob:
 
     key: str
     source: str
-    path: str
+    path: str  # as named in the article folder (Hexo's asset folder is beside it)
+    file: load.SourceFile  # as scanned: read without following links, checked to be that file
+    digest: str  # of the bytes the article was parsed from: a body edited since waits a build
     body_format: BodyFormat
     base: str
     summary: str | None
@@ -77,6 +80,8 @@ def make_entries(
             items[source].clean_key,
             source,
             str(cfg.articles.dir / source),
+            run.sources[source],
+            run.digests[source],
             articles[source].body_format,
             cfg.articles.base_url or items[source].entry.link,
             articles[source].summary,
@@ -223,8 +228,7 @@ def probe(run: Run, urls: list[str]) -> dict[str, state.ThumbFact]:
     cfg = run.cfg.thumbnails
     mirror = cfg.mode == "mirror"
     checked = run.now.timestamp()
-    with net.make_client(run.cfg.site.url, cfg.timeout) as client:
-        prober = net.Prober(cfg, client, net.Guard(cfg.allow))
+    with net.Prober(cfg, net.Guard(cfg.allow), site_url=run.cfg.site.url) as prober:
         probes = prober.probe_all(urls, mirror=mirror)
     facts = {}
     for url in urls:
@@ -275,8 +279,10 @@ def clean_one(
     from .. import clean
 
     try:
-        source = load.SourceFile(job.source, Path(job.path))
-        text = load.decode(load.read_bytes(source, max_bytes), job.source, encodings)
+        data = load.read_bytes(job.file, max_bytes)
+        if hashlib.blake2b(data, digest_size=16).hexdigest() != job.digest:
+            return "changed since it was read: published on the next build"
+        text = load.decode(data, job.source, encodings)
         prepared = prepare(
             load.body_of(text, job.source), job.body_format, settings,
             tag_plugins=job.tag_plugins, link=job.link, targets=job.targets, path=Path(job.path),
@@ -293,6 +299,8 @@ def clean_one(
             summary = excerpt  # Hexo's excerpt is the whole part before the marker
         else:
             summary = clean.summarize(clean.plain_text(content), summary_length)
+    except ArticleError as exc:  # the file is not the one scanned, or no longer readable
+        return exc.reason
     except Exception as exc:  # one bad body must not cost the others
         return f"cannot clean body: {type(exc).__name__}: {exc}"
     return CleanedBody(content, summary, prepared.notes)

@@ -7,15 +7,16 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 
-from .. import assemble, hexo, load, state
+from .. import assemble, hexo, load, state, write
 from ..config import Config
 from ..errors import ArticleError
 from ..models import Article, Listing, Problem
-from .run import Progress, Run, fingerprint, log, parallel, scan_articles
+from .run import Progress, Run, fingerprint, log, page_files, parallel, scan_articles
 
 
 @dataclass
@@ -42,6 +43,7 @@ def compare(run: Run, settle: float) -> Scan:
     for problem in report.not_followed:
         log.warning("%s", problem)
     report.articles_read = len(sources)
+    run.sources = {source.rel: source for source in sources}
     known = store.articles()
     found = Scan(gone=set(known) - {s.rel for s in sources})
     store.forget_articles(sorted(found.gone))
@@ -80,7 +82,7 @@ def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
     report.drafts = sorted(remembered_problems(store, "drafts") + run.drafts, key=by_path)
     report.next_due = meta_time(store, "next_due")
     report.published = int(store.meta("published") or 0)
-    report.unchanged = sorted(store.feed_fingerprints())
+    report.unchanged = sorted([*store.feed_fingerprints(), *page_files(run.cfg)])
 
 
 def skip_known(run: Run, rel: str, error: str, repeat_known: bool) -> None:
@@ -114,7 +116,16 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     for article in store.each_decoded(unlisted):
         if (listing := list_public(run, article, private)) is not None:
             loaded.append(listing)
-    parsed = parallel(partial(read_one, cfg=run.cfg), [source for source, _ in found.modified])
+    parsed: Iterable[Read] = parallel(
+        partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
+    )
+    if not store.knows_identities() and store.meta("ids_from_feeds") is None:
+        # A new store: ids come back from the published feeds (once; all the parses are needed
+        # first, so only when there are feeds to read).
+        store.set_meta("ids_from_feeds", "read")
+        if published := write.published_items(run.cfg.output.dir):
+            parsed = list(parsed)
+            run.recovered = recover_ids(published, parsed)
     for index, ((source, maybe_stored), outcome) in enumerate(
         zip(found.modified, parsed, strict=True)
     ):
@@ -227,6 +238,33 @@ def load_modified(
     return article
 
 
+def recover_ids(published: list[tuple[str, str, int]], outcomes: list[Read]) -> dict[str, str]:
+    """For a new store: the id each moved article was published with, by source, from the
+    ``(id, title, published)`` of every item in the output folder's feeds.
+
+    An article whose derived id is in no published feed, while an item with its title and date
+    is, under an id no article here claims, was moved: it keeps that item's id. (The store's
+    registry matched moves by content hash; the feeds carry id, title and date, not the hash.)
+    Where that is not one item exactly, the article gets its derived id.
+    """
+    known = {identity for identity, _, _ in published}
+    claimed = {derived for _, _, derived, _, _ in outcomes if derived is not None}
+    free: dict[tuple[str, int], set[str]] = {}
+    for identity, title, when in published:
+        if identity not in claimed:
+            free.setdefault((title, when), set()).add(identity)
+    wanted: dict[tuple[str, int], list[str]] = {}
+    for _, article, derived, _, _ in outcomes:
+        if article is not None and not article.id and derived not in known:
+            key = (article.title, int(article.published.timestamp()))
+            wanted.setdefault(key, []).append(article.source)
+    return {
+        sources[0]: next(iter(free[key]))
+        for key, sources in wanted.items()
+        if len(sources) == 1 and len(free.get(key, ())) == 1
+    }
+
+
 def drop_duplicate_ids(run: Run) -> None:
     """Readers deduplicate on ids: of two articles claiming one id, the second is skipped."""
     owners: dict[str, str] = {}
@@ -249,8 +287,9 @@ def parse(source: load.SourceFile, data: bytes, cfg: Config) -> tuple[Article, s
     body tells), and a warning about the file to log once (stray control characters)."""
     try:
         text, warning = load.decode_text(data, source.rel, cfg.articles.encodings)
-        # A date from the file's mtime: by request (articles.missing_date), or for a draft.
-        mtime = source.mtime_ns / 1e9 if source.mtime_ns >= 0 else source.path.stat().st_mtime
+        # A date from the file's mtime: by request (articles.missing_date), or for a draft. The
+        # scan's, when known: the file is not looked up again, so never through a link.
+        mtime = source.mtime_ns / 1e9 if source.mtime_ns >= 0 else source.path.lstat().st_mtime
         flat = not cfg.categories.hierarchical
         article = load.parse_article(text, source.rel, cfg.articles, flat=flat, mtime=mtime)
         if article.tag_plugins and cfg.articles.tag_plugins:
@@ -271,6 +310,10 @@ def with_identity(
     """Pin the id the article was first published with (unless its frontmatter names one)."""
     if article.id:
         return article
-    identity = run.store.identity(article.source, digest, gone) or derived_id
+    identity = (
+        run.store.identity(article.source, digest, gone)
+        or run.recovered.get(article.source)
+        or derived_id
+    )
     run.store.remember_identity(article.source, digest, identity)
     return dataclasses.replace(article, id=identity)

@@ -20,7 +20,7 @@ from .. import load, state
 from ..__about__ import __version__
 from ..config import Config
 from ..errors import ConfigError, WriteError
-from ..models import Listing, Problem, RunReport, Thumbnail
+from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Listing, Problem, RunReport, Thumbnail
 
 if TYPE_CHECKING:
     from .. import clean
@@ -64,6 +64,8 @@ class Run:
     report: RunReport = field(default_factory=RunReport)
     listings: list[Listing] = field(default_factory=list)  # the articles to publish
     digests: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, load.SourceFile] = field(default_factory=dict)  # as scanned, by path
+    recovered: dict[str, str] = field(default_factory=dict)  # source -> id, for a new store
     parts: dict[str, Parts] = field(default_factory=dict)  # entry id -> what it is made of
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
@@ -154,6 +156,13 @@ def folder_problem(folder: Path, where: str) -> str | None:
     if not os.access(existing, os.W_OK | os.X_OK):
         return f"not writable{'' if existing == folder else f' ({existing})'}; set {where} to a writable folder"
     return None
+
+
+def page_files(cfg: Config) -> list[str]:
+    """The pages beside the feeds that the config asks for."""
+    wanted = (cfg.output.opml, cfg.output.index, cfg.output.stylesheet)
+    pages = (OPML_FILE, INDEX_FILE, STYLESHEET_FILE)
+    return [rel for rel, on in zip(pages, wanted, strict=True) if on]
 
 
 def fingerprint(*parts: object) -> str:
