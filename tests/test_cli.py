@@ -155,3 +155,56 @@ def test_check_and_verbose_build_list_drafts_as_held_back_and_drafts_publishes_t
     preview = run("build", "--drafts", "--output", "preview", cwd=tmp_path)
     assert preview.returncode == 0, preview.stderr
     assert b"Unfinished" in (tmp_path / "preview" / "atom.xml").read_bytes()
+
+
+# --------------------------------------------------------------------------- quiet, strict, check
+
+
+def test_quiet_says_a_new_problem_once_and_strict_says_why(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD, "later.md": GOOD.replace("2021-11-01", "2099-01-01")})
+    assert run("build", "-q", cwd=tmp_path).stderr == ""  # nothing needs a human
+    (tmp_path / "articles/bad.md").write_text("nope", encoding="utf-8")
+    first = run("build", "-q", cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout == ""
+    assert first.stderr == "bad.md: no frontmatter: the file must start with a '---' line\n"
+    again = run("build", "-q", cwd=tmp_path)
+    assert again.stderr == "" and again.stdout == ""  # old news: not mailed every minute
+    strict = run("build", "-q", "--strict", cwd=tmp_path)
+    assert strict.returncode == 1
+    assert strict.stderr == (
+        "refeed: --strict: 1 file(s) not published, first bad.md: no frontmatter: "
+        "the file must start with a '---' line\n"
+    )
+    checked = run("check", "-q", cwd=tmp_path)
+    assert checked.returncode == 1 and "bad.md: no frontmatter" in checked.stderr
+
+
+def test_a_held_back_post_is_announced_once(make_site: SiteFactory, tmp_path: Path) -> None:
+    make_site({"good.md": GOOD, "later.md": GOOD.replace("2021-11-01", "2099-01-01")})
+    assert "later.md: held back" in run("build", cwd=tmp_path).stderr
+    (tmp_path / "articles/other.md").write_text(GOOD.replace("good", "other"), encoding="utf-8")
+    assert "later.md" not in run("build", cwd=tmp_path).stderr
+    assert "later.md: held back" in run("build", "-v", cwd=tmp_path).stderr  # listed on request
+
+
+def test_check_finds_what_a_build_would_fail_on_without_writing(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD}, watch={"full_rebuild": "0 99 * * *"})
+    (tmp_path / "feeds").write_text("a file where the folder should be", encoding="utf-8")
+    checked = run("check", cwd=tmp_path)
+    assert checked.returncode == 1
+    assert "watch.full_rebuild:" in checked.stderr and "'0 99 * * *'" in checked.stderr
+    assert "feeds: not a folder; set output.dir to a folder" in checked.stderr
+    assert not (tmp_path / ".refeed").exists()  # nothing written, not even the state
+
+
+def test_a_failed_thumbnail_probe_names_the_article(make_site: SiteFactory, tmp_path: Path) -> None:
+    make_site(
+        {"good.md": GOOD.replace("https://img.example.org/good.png", "http://127.0.0.1:9/x.png")},
+        thumbnails={"offline": False, "allow": ["127.0.0.1"], "retries": 0, "timeout": 2},
+    )
+    built = run("build", cwd=tmp_path)
+    assert "good.md: thumbnail http://127.0.0.1:9/x.png: " in built.stderr

@@ -212,3 +212,57 @@ def test_a_build_during_watch_waits_for_the_lock_and_output_stays_valid(watcher:
     assert all(f"Item {n}".encode() in watcher.feed() for n in range(5))
     for path in feed_files(watcher.root / "feeds"):
         check_feed(path.read_bytes())
+
+
+def test_a_reload_with_a_selector_lexbor_refuses_is_refused_whole_and_recorded(
+    watcher: Watcher,
+) -> None:
+    watcher.write_config(clean={"remove": ["div[[["]}, watch={"interval": 1, "settle": 1})
+    watcher.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "config reload refused" in watcher.logged(), "the refusal")
+    refusal = next(line for line in watcher.logged().splitlines() if "reload refused" in line)
+    assert "clean.remove[0]" in refusal and "the running config stays" in refusal
+    status = json.loads((watcher.root / ".refeed/status.json").read_text(encoding="utf-8"))
+    assert "clean.remove[0]" in status["last_error"] and status["config_refused_at"]
+    (watcher.articles / "after.md").write_text(article("Still built"), encoding="utf-8")
+    wait_for(lambda: b"Still built" in watcher.feed(), "a build under the running config")
+
+
+def test_watch_refuses_to_start_on_a_config_a_build_would_fail_on(tmp_path: Path) -> None:
+    (tmp_path / "articles").mkdir()
+    data = {key: dict(value) for key, value in BASE_CONFIG.items()}
+    data["clean"] = {"remove": ["p:::nope"]}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "refeed", "watch"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stderr.startswith(
+        "refeed: config.yaml: clean.remove[0]"
+    )
+
+
+def test_watch_names_old_problems_at_start_and_lists_files_with_v(tmp_path: Path) -> None:
+    (tmp_path / "articles").mkdir()
+    (tmp_path / "articles/good.md").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "articles/broken.md").write_text("no frontmatter", encoding="utf-8")
+    data = {key: dict(value) for key, value in BASE_CONFIG.items()}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    subprocess.run([sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, check=False)
+    log = (tmp_path / "watch.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "refeed", "watch", "-v"], cwd=tmp_path, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        (tmp_path / "articles/new.md").write_text(article("New one"), encoding="utf-8")
+
+        def logged() -> str:
+            return (tmp_path / "watch.log").read_text(encoding="utf-8")
+
+        wait_for(lambda: "wrote atom.xml" in logged(), "the written files, with -v")
+        assert "broken.md: no frontmatter" in logged()  # failed before watch started: named
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(DEADLINE)
+        log.close()

@@ -40,6 +40,7 @@ class Service:
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
         self.build_lock = threading.Lock()
+        self.first = True  # the first build says every known problem once
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -120,12 +121,18 @@ class Service:
             return
         with self.build_lock:
             try:
+                # The first build names the problems already there; later ones only new ones.
                 report = pipeline.build(
-                    self.cfg, settle=self.cfg.watch.settle, repeat_known=False, full=full
+                    self.cfg, settle=self.cfg.watch.settle, repeat_known=self.first, full=full
                 )
+                self.first = False
             except Exception as exc:
                 log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
                 return
+        for rel in report.written:
+            log.debug("wrote %s", rel)  # watch -v
+        for rel in report.pruned:
+            log.debug("removed %s", rel)
         if report.written or report.pruned or report.failed or report.uploaded or full:
             log.info(
                 "built: %d articles, %d published, %d skipped, %d held back; %d feed files written, %d unchanged; %d objects uploaded, %d deleted (%.2f s)",

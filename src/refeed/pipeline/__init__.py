@@ -181,8 +181,9 @@ def _build(
                 report_unchanged(run, found, repeat_known)
             if uploading:  # every build: a publish that failed before is finished now
                 announce(cfg, publish_output(cfg, store, run.report))
-            for draft in run.report.drafts:
-                log.debug("%s", draft)
+            for held in run.report.held_back + run.report.drafts:  # -v lists them every time
+                if held not in run.announced:
+                    log.debug("%s", held)
             if run.report.failed:
                 store.set_meta("config", "")  # the next build must retry what could not be written
         finally:

@@ -92,6 +92,9 @@ def make_entries(
         for source in todo
     ]
     cleaned = clean_all(run, jobs) if jobs else {}
+    for source, item in sorted(items.items()):
+        if item.thumbnail:  # a failed probe names the article, not only the URL
+            run.thumbnail_users.setdefault(item.thumbnail, source)
     facts = enclosures(sorted({item.thumbnail for item in items.values() if item.thumbnail}))
     failed: set[str] = set()
     for source in wanted:
@@ -196,8 +199,9 @@ def enclosures(
             fresh[url] = fact
             if not fact.ok:
                 log.warning(
-                    "thumbnail %s: %s; published with length 0 and a guessed type", url, fact.error
-                )
+                    "%s: thumbnail %s: %s; published with length 0 and a guessed type",
+                    run.thumbnail_users.get(url, "?"), url, fact.error,
+                )  # fmt: skip
     expiries = [f.checked + (cfg.ttl if f.ok else cfg.failure_ttl) for f in fresh.values()]
     due = datetime.fromtimestamp(min(expiries), UTC).isoformat() if expiries else ""
     store.set_meta("thumbs_due", due)  # when the first remembered probe goes stale

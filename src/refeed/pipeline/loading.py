@@ -185,15 +185,16 @@ def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime
     """The posts dated in the future (``articles.future: hold``), and when each falls due."""
     now = run.now.timestamp()
     future = [listing.source for listing in listings if listing.published > now]
+    announced = set(remembered_problems(run.store, "held"))
     held = []
     for source, article in sorted(run.store.decoded(future).items()):
-        held.append(
-            (
-                Problem(source, f"held back: dated {article.published.isoformat()}, in the future"),
-                article.published,
-            )
+        problem = Problem(
+            source, f"held back: dated {article.published.isoformat()}, in the future"
         )
-        log.info("%s", held[-1][0])
+        held.append((problem, article.published))
+        if problem not in announced:  # said when first held back (or its date moves)
+            log.info("%s", problem)
+            run.announced.add(problem)
     return held
 
 

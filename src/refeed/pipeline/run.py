@@ -70,6 +70,8 @@ class Run:
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
     media: set[str] = field(default_factory=set)  # mirrored thumbnails the feeds use
     drafts: list[Problem] = field(default_factory=list)  # in _drafts/, held back unread
+    thumbnail_users: dict[str, str] = field(default_factory=dict)  # URL -> first article using it
+    announced: set[Problem] = field(default_factory=set)  # held back, said at INFO this build
     post_index: PostIndex | None = None  # for Hexo's post_link: made when first needed
     changed: bool = False
 
