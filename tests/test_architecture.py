@@ -22,9 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "config": {"errors", "models", "urls", "slugs"},
     **{stage: LEAVES | {"config"} for stage in STAGES},
     "pipeline": LEAVES | STAGES | {"config"},
-    "cli": LEAVES | {"config", "pipeline", "service", "starter"},
+    "cli": LEAVES | {"config", "pipeline", "service", "starter", "preview"},
     "starter": LEAVES | {"hexo", "config"},
     "service": LEAVES | {"config", "pipeline"},
+    "preview": LEAVES | {"config", "pipeline", "service"},
     "__init__": LEAVES | {"config", "pipeline"},
     "__main__": {"cli"},
 }

@@ -28,6 +28,7 @@ from .models import RunReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE, EXIT_LOCKED = 0, 1, 2, 3, 4
 EXIT_PUBLISH, EXIT_STATE, EXIT_INTERNAL, EXIT_INTERRUPTED = 5, 6, 7, 130
+PREVIEW_FOLDER_NAME = ".refeed-preview"  # refeed.preview.PREVIEW_FOLDER, without importing it
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,6 +139,15 @@ def _watch(args: argparse.Namespace, cfg: Config) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace, cfg: Config) -> int:
+    from .preview import PREVIEW_FOLDER, PreviewServer
+
+    folder = args.preview or args.config.resolve().parent / PREVIEW_FOLDER
+    server = PreviewServer(host=args.bind, port=args.port, folder=folder.resolve())
+    server.run(args.config, lambda path: _overridden(load_config(path), args))
+    return EXIT_OK
+
+
 def _init(args: argparse.Namespace) -> int:
     from .starter import init_config
 
@@ -192,7 +202,7 @@ def _check_flags(args: argparse.Namespace) -> None:
     if articles is not None and not articles.is_dir():
         missing = "no such folder" if not articles.exists() else "not a folder"
         raise UsageError("--articles", f"{articles}: {missing}")
-    for flag in ("output", "state"):
+    for flag in ("output", "state", "preview"):
         path = getattr(args, flag, None)
         if path is not None and path.exists() and not path.is_dir():
             raise UsageError(f"--{flag}", f"{path}: not a folder")
@@ -277,7 +287,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Republish a directory of articles as per-category Atom and RSS feeds.",
         epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
         "2 bad config or usage, or init refused; 3 files could not be written; "
-        "4 state directory locked; 5 publishing to object storage failed.",
+        "4 state directory locked; 5 publishing to object storage failed; 6 state folder "
+        "unusable; 7 internal error (a bug); 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"refeed {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -324,6 +335,31 @@ def _parser() -> argparse.ArgumentParser:
         help="list each bucket and repair any object that is missing, different or stale",
     )
     _logging_options(publish)
+    serve = commands.add_parser(
+        "serve",
+        help="preview the feeds on http://127.0.0.1:8000/ while you write",
+        description="Build a preview (in --preview, never the production output or state) with "
+        "site.feeds_url set to this server, serve it with the types nginx gives the files, and "
+        "rebuild when an article changes, like watch. Nothing is published or sent to a hub. "
+        "Example: refeed serve --drafts, then open the index.html URL it prints",
+    )
+    serve.set_defaults(command=_serve)
+    _common(serve, output=False)
+    serve.add_argument(
+        "--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--bind", default="127.0.0.1", metavar="ADDRESS", help="address (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--preview",
+        type=Path,
+        metavar="DIR",
+        help=f"preview folder (default {PREVIEW_FOLDER_NAME}/ beside the config)",
+    )
+    serve.add_argument(
+        "--offline", action="store_true", help="no network: thumbnails from the cache or guessed"
+    )
     init = commands.add_parser(
         "init",
         help="write a commented config.yaml to start from",

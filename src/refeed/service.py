@@ -25,17 +25,26 @@ from apscheduler.triggers.interval import IntervalTrigger
 from . import pipeline
 from .config import Config, load_config
 from .errors import ConfigError
+from .models import RunReport
 
 log = logging.getLogger("refeed")
 Loader = Callable[[Path], Config]
+AfterBuild = Callable[[Config, RunReport], None]
 
 
 class Service:
     """The long-running watcher; ``run()`` blocks until SIGTERM or SIGINT."""
 
-    def __init__(self, config_path: Path, loader: Loader = load_config) -> None:
+    def __init__(
+        self,
+        config_path: Path,
+        loader: Loader = load_config,
+        *,
+        after_build: AfterBuild | None = None,
+    ) -> None:
         self.config_path = config_path
         self.loader = loader
+        self.after_build = after_build  # refeed serve: says where to look once there is a build
         self.cfg = validate(loader(config_path))  # a bad config at start is the caller's error
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
@@ -140,6 +149,8 @@ class Service:
                 len(report.written), len(report.unchanged), len(report.uploaded),
                 len(report.deleted), report.seconds,
             )  # fmt: skip
+        if self.after_build is not None:
+            self.after_build(self.cfg, report)
         if report.next_due is not None:
             self.scheduler.add_job(
                 self.build,

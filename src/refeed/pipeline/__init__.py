@@ -17,6 +17,7 @@ from .. import assemble, load, state, thumbs
 from ..config import Config, PublishConfig
 from ..errors import ArticleError, ConfigError, WriteError
 from ..models import Article, Entry, Problem, RunReport
+from ..publish.objects import content_type
 from .bodies import tag_notes
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, private_problem, report_unchanged
@@ -24,7 +25,12 @@ from .publishing import announce, handle_orphans, prune_media, publish, publish_
 from .run import Progress, Run, fingerprint, folder_problem, log, page_files, rules, scan_articles
 from .uploads import check_targets, publish_output, require_client
 
-__all__ = ["build", "check", "record_refusal", "upload", "validate"]
+__all__ = ["build", "check", "record_refusal", "served_type", "upload", "validate"]
+
+
+def served_type(rel: str) -> str:
+    """The Content-Type deploy/nginx.conf (and a bucket) gives this file of the output folder."""
+    return content_type(rel)
 
 
 def validate(cfg: Config) -> None:
