@@ -211,6 +211,7 @@ def test_preview_config_rewrites_only_what_the_preview_needs(tmp_path: Path) -> 
     folder = tmp_path / "p"
     previewed = preview_config(cfg, folder=folder, address=PreviewAddress("::1", 8123))
     assert previewed.site.feeds_url == "http://[::1]:8123/"
+    assert PreviewAddress("0.0.0.0", 8123).url == "http://127.0.0.1:8123/"
     assert previewed.site.url == cfg.site.url  # article links still go to the real site
     assert previewed.output.dir == folder / "feeds"
     assert previewed.state_dir == folder / "state"

@@ -27,6 +27,7 @@ from .service import Loader, Service
 
 log = logging.getLogger("refeed")
 PREVIEW_FOLDER = ".refeed-preview"  # beside the config, like .refeed/
+_EVERY_ADDRESS = frozenset(("", "0.0.0.0", "::"))
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class PreviewAddress:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        host = "127.0.0.1" if self.host in _EVERY_ADDRESS else self.host  # a link needs one
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/"
 
 
