@@ -86,9 +86,111 @@ def test_opml_lists_exactly_the_feeds_on_disk(make_site: SiteFactory) -> None:
     assert listed == on_disk
     for rel in listed:
         assert (cfg.output.dir / rel).is_file()
-    nested = [o for o in opml.iter("outline") if o.get("title") == "Test Site — 金融 › 美股"]
-    assert nested and nested[0].getparent().get("title") == "Test Site — 金融"  # type: ignore[union-attr]
     assert next(o.get("text") for o in opml.find("body")) == "Test Site"  # type: ignore[union-attr]
+
+
+def opml_site(make_site: SiteFactory) -> refeed.Config:
+    """Three levels of categories, a category that is markup, a parent with no post of its own."""
+    return make_site(
+        {
+            "deep.md": article("Deep", categories=[["金融", "美股", "纳指"]], tags=["rates"]),
+            "mid.md": article("Mid", categories=[["金融", "美股"]]),
+            "tech.md": article("Tech", categories=["Tech"], tags=["ai", "rates"]),
+            "evil.md": article("Evil", categories=[['<script>alert("c")</script>Ops', "A/B"]]),
+            "bare.md": article("Bare", categories=["<b></b>"]),
+        },
+        output={"formats": ["atom", "rss", "json"], "opml": True},
+        tags={"feeds": True},
+    )
+
+
+def feed_urls_on_disk(cfg: refeed.Config) -> set[str]:
+    return {
+        "https://example.org/feeds/" + p.relative_to(cfg.output.dir).as_posix()
+        for p in cfg.output.dir.rglob("atom.xml")
+    }
+
+
+def outline_title(outline: Any) -> str:
+    return str(outline.get("title") or outline.get("text") or "")
+
+
+def miniflux_import(opml: Any) -> list[tuple[str, str]]:
+    """Miniflux's rules (internal/reader/opml): an outline with an xmlUrl is a subscription and its
+    children are never read; any other outline with children is a category named by its title or
+    text, and the nearest one wins. Returns (feed URL, category) in document order."""
+
+    def walk(outlines: list[Any], category: str) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for outline in outlines:
+            if (outline.get("xmlUrl") or "").strip():
+                found.append((outline.get("xmlUrl"), category))
+            elif len(outline):
+                found += walk(list(outline), outline_title(outline))
+        return found
+
+    return walk(list(opml.find("body")), "")
+
+
+def freshrss_import(opml: Any) -> list[tuple[str, str]]:
+    """FreshRSS's rules (app/Services/ImportService.php): an outline with an xmlUrl is a feed (its
+    children ignored); one without but with a non-empty text is a category, and everything below
+    it is flattened into it; an outline with neither is dropped, children and all. Top-level feeds
+    go to the default category ("")."""
+
+    def walk(outlines: list[Any], category: str, *, flatten: bool) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for outline in outlines:
+            if outline.get("xmlUrl") is not None:
+                found.append((outline.get("xmlUrl"), category))
+            elif outline.get("text"):
+                inner = category if flatten else outline.get("text")
+                found += walk(list(outline), inner, flatten=True)
+        return found
+
+    return walk(list(opml.find("body")), "", flatten=False)
+
+
+def test_opml_imports_whole_in_miniflux_freshrss_and_listparser(make_site: SiteFactory) -> None:
+    import listparser
+
+    cfg = opml_site(make_site)
+    refeed.build(cfg, now=NOW)
+    data = (cfg.output.dir / "feeds.opml").read_bytes()
+    opml = etree.fromstring(data)
+    on_disk = feed_urls_on_disk(cfg)
+    assert len(on_disk) == 10  # site, 金融, 美股, 纳指, Tech, Ops, A/B, <b></b>, two tags
+    for outline in opml.iter("outline"):  # a feed never carries children an importer would skip
+        assert not (outline.get("xmlUrl") and len(outline)), outline.attrib
+    for importer in (miniflux_import, freshrss_import):
+        urls = [unquote(url) for url, _ in importer(opml)]
+        assert sorted(urls) == sorted(on_disk), importer.__name__  # every feed, each once
+        # a sub-category's feed is filed under its top-level category by both
+        where = {unquote(url): category for url, category in importer(opml)}
+        deep = next(u for u in where if u.endswith("/atom.xml") and u.count("/") == 8)
+        assert where[deep] == "金融", (importer.__name__, deep)
+    parsed = listparser.parse(data)
+    assert not parsed.bozo and parsed.meta.title == "Test Site"
+    assert sorted(unquote(feed.url) for feed in parsed.feeds) == sorted(on_disk)
+    paths = {tuple(c) for feed in parsed.feeds for c in feed.categories}
+    assert ("金融", "美股", "纳指") in paths  # the full path, from the category attribute
+    assert all("<" not in name for path in paths for name in path)
+
+
+def test_opml_groups_have_no_feed_url_and_never_an_empty_name(make_site: SiteFactory) -> None:
+    cfg = opml_site(make_site)
+    refeed.build(cfg, now=NOW)
+    opml = etree.fromstring((cfg.output.dir / "feeds.opml").read_bytes())
+    body = opml.find("body")
+    assert body is not None
+    groups = [o for o in body if o.get("xmlUrl") is None]
+    # sorted by folder; a name that is only markup keeps its characters, never nothing
+    assert [g.get("text") for g in groups] == ["b /b", 'alert("c")Ops', "Tech", "金融", "Tags"]
+    assert not any(g.get("type") or g.get("category") for g in groups)
+    assert [o.get("text") for o in body if o.get("xmlUrl")] == ["Test Site"]  # only the site feed
+    # a name holding "/" cannot be written as an OPML category path: the attribute is left out
+    slashed = [o for o in opml.iter("outline") if "A/B" in (o.get("title") or "")]
+    assert slashed and slashed[0].get("category") is None
 
 
 def test_opml_and_json_are_deterministic_and_not_rewritten(

@@ -287,7 +287,15 @@ def _json_item(entry: Entry) -> dict[str, object]:
 
 
 def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) -> bytes:
-    """OPML 2.0 listing every feed, nested as the categories are, for import into a reader."""
+    """OPML 2.0 listing every feed once, for import into a reader.
+
+    Every outline with an ``xmlUrl`` is a leaf: importers (Miniflux, FreshRSS, most others) take
+    an outline with a feed URL as a subscription and ignore its children, so feeds nested under a
+    feed would be lost. Each top-level category is a grouping outline (no ``xmlUrl``) holding its
+    own feed and every sub-category's feed; the full path rides in the ``category`` attribute.
+    Readers with one level of folders (FreshRSS) and those that take the nearest group (Miniflux)
+    both file a sub-category under its top-level category that way.
+    """
     fmt: FeedFormat = next((f for f in ("atom", "rss", "json") if f in formats), formats[0])
     opml = etree.Element("opml", version="2.0")
     head = etree.SubElement(opml, "head")
@@ -296,13 +304,29 @@ def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) 
     if newest is not None:  # the newest item's date, never the build time
         etree.SubElement(head, "dateModified").text = format_datetime(newest)
     body = etree.SubElement(opml, "body")
-    folders: dict[tuple[str, ...], etree._Element] = {}
+    groups: dict[tuple[str, ...], etree._Element] = {}
+
+    def group(key: tuple[str, ...], label: str, *, folder: str) -> etree._Element:
+        if key not in groups:
+            # FreshRSS drops a group whose text is empty, children and all: a name that is
+            # nothing but markup is shown as its folder's slug.
+            text = plain(label) or folder
+            groups[key] = etree.SubElement(body, "outline", text=text, title=text)
+        return groups[key]
+
     for feed in sorted(feeds, key=lambda f: (f.spec.kind != "site", f.spec.kind, f.spec.dir)):
-        parent = body
+        parent, category = body, ""
         if feed.spec.kind == "tag":
-            parent = folders.setdefault(("#tags",), etree.SubElement(body, "outline", text="Tags"))
-        for depth in range(1, len(feed.spec.key)):
-            parent = folders.get(feed.spec.key[:depth], parent)
+            parent = group(("tag",), "Tags", folder="tags")
+        elif feed.spec.kind == "category" and feed.spec.key:
+            top = feed.spec.key[0]
+            # sorted by folder, a top-level category comes before its sub-categories
+            label = feed.spec.title if len(feed.spec.key) == 1 else top
+            parent = group(("category", top), label, folder=feed.spec.dir.split("/")[1])
+            # OPML 2.0: comma-separated, slash-delimited paths; a name that holds either is left out
+            names = [plain(name) for name in feed.spec.key]
+            if all(name and "/" not in name and "," not in name for name in names):
+                category = "/" + "/".join(names)
         outline = etree.SubElement(
             parent,
             "outline",
@@ -312,7 +336,7 @@ def render_opml(feeds: list[Feed], title: str, formats: tuple[FeedFormat, ...]) 
             xmlUrl=feed.self_urls[fmt],
             htmlUrl=feed.link,
         )
-        if feed.spec.kind == "category":
-            folders[feed.spec.key] = outline
+        if category:
+            outline.set("category", category)
     data: bytes = etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
