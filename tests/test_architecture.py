@@ -24,7 +24,8 @@ ALLOWED: dict[str, set[str]] = {
     "pipeline": LEAVES | STAGES | {"config"},
     "cli": LEAVES | {"config", "pipeline", "service", "starter", "preview"},
     "starter": LEAVES | {"hexo", "config"},
-    "service": LEAVES | {"config", "pipeline"},
+    "events": set(),
+    "service": LEAVES | {"config", "pipeline", "events"},
     "preview": LEAVES | {"config", "pipeline", "service"},
     "__init__": LEAVES | {"config", "pipeline"},
     "__main__": {"cli"},
@@ -43,6 +44,7 @@ OWNERS = {
     "httpcore": "net",
     "imagesize": "thumbs",
     "apscheduler": "service",
+    "watchdog": "events",
     "boto3": "publish/s3",
     "botocore": "publish/s3",
 }

@@ -266,3 +266,32 @@ def test_watch_names_old_problems_at_start_and_lists_files_with_v(tmp_path: Path
         proc.send_signal(signal.SIGTERM)
         proc.wait(DEADLINE)
         log.close()
+
+
+def test_file_events_publish_a_change_long_before_the_next_scan(tmp_path: Path) -> None:
+    watcher = Watcher(tmp_path, interval=3600, settle=1)  # the scan would come in an hour
+    try:
+        wait_for(lambda: b"A good article" in watcher.feed(), "the first build")
+        assert "file events, and a scan every 3600s" in watcher.logged()
+        post = watcher.articles / "sub" / "fresh.md"
+        post.parent.mkdir()
+        post.write_text(article("Fresh off the press", categories=["Good"]), encoding="utf-8")
+        wait_for(lambda: b"Fresh off the press" in watcher.feed(), "the new post", timeout=15)
+        post.unlink()
+        wait_for(lambda: b"Fresh off the press" not in watcher.feed(), "its removal", timeout=15)
+        assert watcher.stop() == 0
+    finally:
+        watcher.stop()
+
+
+def test_with_file_events_off_the_scan_alone_publishes_and_the_log_says_so(
+    tmp_path: Path,
+) -> None:
+    watcher = Watcher(tmp_path, events=False)
+    try:
+        wait_for(lambda: b"A good article" in watcher.feed(), "the first build")
+        assert "a scan every 1s (settle 1s; watch.events is false)" in watcher.logged()
+        (watcher.articles / "late.md").write_text(article("Late", categories=["Good"]), "utf-8")
+        wait_for(lambda: b"Late" in watcher.feed(), "the scan to find it")
+    finally:
+        watcher.stop()

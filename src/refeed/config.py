@@ -143,6 +143,7 @@ class WatchConfig:
     interval: int = 5  # seconds between scans of the article directory
     settle: int = 2  # seconds a file must be left alone before it is published
     full_rebuild: str | None = None  # crontab expression, e.g. "0 3 * * *"
+    events: bool = True  # react to file events (inotify) at once; the scan is the safety net
 
 
 @dataclass(frozen=True)
@@ -417,6 +418,7 @@ def _read_watch(section: _Section) -> WatchConfig:
         interval=section.integer("interval", WatchConfig.interval),
         settle=section.integer("settle", WatchConfig.settle, minimum=0),
         full_rebuild=cron,
+        events=section.boolean("events", WatchConfig.events),
     )
     section.finish()
     return watch

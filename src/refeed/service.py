@@ -1,6 +1,8 @@
 """``refeed watch``: APScheduler jobs keep the feeds current (the only apscheduler import).
 
-One interval job scans the article directory and builds what changed; an optional cron job
+File events (``watch.events``, inotify through :mod:`refeed.events`) schedule a build as soon as
+the changed file has settled; one interval job scans the article directory and builds what
+changed, the safety net for events missed or unavailable; an optional cron job
 does a full rebuild; a one-off job fires when a held-back post falls due. Jobs never overlap
 (``max_instances=1``, coalescing, and one build lock), a failed build is logged and the service
 carries on with the previous feeds in place. SIGTERM/SIGINT let the build in progress finish,
@@ -13,7 +15,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
@@ -25,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from . import pipeline
 from .config import Config, load_config
 from .errors import ConfigError
+from .events import ArticleEvents
 from .models import RunReport
 
 log = logging.getLogger("refeed")
@@ -50,6 +53,7 @@ class Service:
         self.reload_requested = threading.Event()
         self.build_lock = threading.Lock()
         self.first = True  # the first build says every known problem once
+        self.events: ArticleEvents | None = None
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -65,18 +69,15 @@ class Service:
         try:
             self._schedule()
             self.scheduler.start()
-            log.info(
-                "watching %s every %ss (settle %ss)",
-                self.cfg.articles.dir,
-                self.cfg.watch.interval,
-                self.cfg.watch.settle,
-            )
+            self._follow_events()
             while not self.stopping.wait(0.2):
                 if self.reload_requested.is_set():
                     self.reload_requested.clear()
                     self.reload()
         finally:
             log.info("stopping: letting the build in progress finish")
+            if self.events is not None:
+                self.events.stop()
             if self.scheduler.running:
                 self.scheduler.shutdown(wait=True)
             for sig, handler in previous.items():
@@ -103,6 +104,7 @@ class Service:
         self.cfg = cfg
         log.info("config reloaded from %s", self.config_path)
         self._schedule()
+        self._follow_events()  # the article folder or watch.events may have changed
         self.scheduler.add_job(self.build, id="reload", replace_existing=True)
 
     def _schedule(self) -> None:
@@ -121,6 +123,41 @@ class Service:
             )
         elif self.scheduler.get_job("full"):
             self.scheduler.remove_job("full")
+
+    def _follow_events(self) -> None:
+        """(Re)start file events for the article folder, or say why the scan alone must do."""
+        if self.events is not None:
+            self.events.stop()
+            self.events = None
+        watch, folder = self.cfg.watch, self.cfg.articles.dir
+        why_not = "watch.events is false"
+        if watch.events:
+            events = ArticleEvents(
+                folder, self._changed, ignored=(self.cfg.output.dir, self.cfg.state_dir)
+            )
+            why_not = events.start() or ""
+            if not why_not:
+                self.events = events
+                log.info(
+                    "watching %s: file events, and a scan every %ss (settle %ss)",
+                    folder, watch.interval, watch.settle,
+                )  # fmt: skip
+                return
+            log.warning("watch: no file events for %s: %s; polling instead", folder, why_not)
+        log.info(
+            "watching %s: a scan every %ss (settle %ss; %s)",
+            folder, watch.interval, watch.settle, why_not,
+        )  # fmt: skip
+
+    def _changed(self) -> None:
+        """A file event: build once the file has been left alone for ``watch.settle`` seconds.
+        Each event moves the job later, so a burst of writes is one build after the last."""
+        if self.stopping.is_set():
+            return
+        when = datetime.now(UTC) + timedelta(seconds=self.cfg.watch.settle + 0.2)
+        self.scheduler.add_job(
+            self.build, DateTrigger(run_date=when, timezone=UTC), id="change", replace_existing=True
+        )
 
     # ----------------------------------------------------------------- jobs
 

@@ -1,0 +1,92 @@
+"""File events for ``refeed watch`` (the only watchdog import): a change in the article folder
+is seen when it happens (inotify on Linux) rather than at the next scan.
+
+Events only say *that* something changed; the build still scans and compares as always, so a
+lost or merged event costs nothing but latency, and the service's interval scan stays as the
+safety net. Where events cannot be had (no inotify, the kernel's watch limit reached), the
+caller is told why and keeps to its interval scan.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from pathlib import Path, PurePath
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver
+
+# What a writer does to an article; opening and reading (the build's own reads) are not changes.
+_CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, folder: Path, ignored: tuple[Path, ...], on_change: Callable[[], None]):
+        self.folder = folder
+        self.ignored = ignored
+        self.on_change = on_change
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.event_type not in _CHANGES:
+            return
+        if event.is_directory and event.event_type in ("modified", "attrib"):
+            return  # a folder's own time changes with every entry: the entry has its own event
+        paths = [event.src_path, getattr(event, "dest_path", "")]
+        if any(path and self._relevant(_text(path)) for path in paths):
+            self.on_change()
+
+    def _relevant(self, path: str) -> bool:
+        """Whether a change at ``path`` can change an article: not a hidden file or folder
+        (the scan skips those), not the output or state folder when they sit inside."""
+        target = Path(path)
+        if any(target == folder or folder in target.parents for folder in self.ignored):
+            return False
+        try:
+            parts = PurePath(target).relative_to(self.folder).parts
+        except ValueError:
+            return False
+        return not any(part.startswith(".") for part in parts)
+
+
+def _text(path: str | bytes) -> str:
+    return path.decode("utf-8", "surrogateescape") if isinstance(path, bytes) else path
+
+
+class ArticleEvents:
+    """Calls ``on_change`` (from watchdog's thread) whenever something under ``folder`` that
+    could be an article is created, written, moved, deleted or has its attributes changed."""
+
+    def __init__(
+        self, folder: Path, on_change: Callable[[], None], *, ignored: tuple[Path, ...] = ()
+    ) -> None:
+        self.folder = folder.resolve()
+        self.handler = _Handler(self.folder, tuple(p.resolve() for p in ignored), on_change)
+        self.observer: BaseObserver | None = None
+
+    def start(self) -> str | None:
+        """Start watching; None when events flow, else why not (the caller keeps scanning)."""
+        observer = Observer()
+        observer.start()
+        try:
+            # Scheduled on a running observer, so that a failure to watch (the inotify watch or
+            # instance limit) is raised here rather than swallowed in watchdog's start-up.
+            observer.schedule(self.handler, str(self.folder), recursive=True)
+        except OSError as exc:
+            observer.stop()
+            observer.join(timeout=5)
+            if exc.errno == errno.ENOSPC:
+                return "the inotify watch limit is reached (sysctl fs.inotify.max_user_watches)"
+            if exc.errno == errno.EMFILE:
+                return (
+                    "the inotify instance limit is reached (sysctl fs.inotify.max_user_instances)"
+                )
+            return exc.strerror or str(exc)
+        self.observer = observer
+        return None
+
+    def stop(self) -> None:
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+            self.observer = None

@@ -1,0 +1,118 @@
+"""File events for refeed watch: what counts as a change, and saying why there are none."""
+
+from __future__ import annotations
+
+import errno
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from watchdog.observers.api import BaseObserver
+
+from refeed.events import ArticleEvents
+
+DEADLINE = 10.0
+
+
+class Changes:
+    def __init__(self) -> None:
+        self.count = 0
+        self.seen = threading.Event()
+
+    def __call__(self) -> None:
+        self.count += 1
+        self.seen.set()
+
+    def quiet_for(self, seconds: float) -> bool:
+        """No change reported during ``seconds`` (events arrive within milliseconds)."""
+        self.seen.clear()
+        return not self.seen.wait(seconds)
+
+
+@pytest.fixture
+def watched(tmp_path: Path) -> tuple[Path, Changes]:
+    folder = tmp_path / "articles"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "a.md").write_text("---\ntitle: A\n---\nA\n", encoding="utf-8")
+    return folder, Changes()
+
+
+def test_writes_moves_and_deletes_anywhere_below_are_changes(
+    watched: tuple[Path, Changes],
+) -> None:
+    folder, changes = watched
+    watcher = ArticleEvents(folder, changes)
+    assert watcher.start() is None
+    try:
+        for change in (
+            lambda: (folder / "sub" / "b.md").write_text("new", encoding="utf-8"),
+            lambda: (folder / "a.md").write_text("edited", encoding="utf-8"),
+            lambda: (folder / "a.md").rename(folder / "sub" / "a.md"),
+            lambda: (folder / "sub" / "a.md").unlink(),
+            lambda: (folder / "new" / "deep").mkdir(parents=True),
+            lambda: (folder / "new" / "deep" / "c.md").write_text("c", encoding="utf-8"),
+        ):
+            changes.seen.clear()
+            change()
+            assert changes.seen.wait(DEADLINE), "a change was not reported"
+    finally:
+        watcher.stop()
+
+
+def test_reads_hidden_files_and_the_output_and_state_folders_inside_are_not_changes(
+    watched: tuple[Path, Changes],
+) -> None:
+    folder, changes = watched
+    output, state = folder / "feeds", folder / "state"
+    output.mkdir()
+    state.mkdir()
+    watcher = ArticleEvents(folder, changes, ignored=(output, state))
+    assert watcher.start() is None
+    try:
+        time.sleep(0.3)
+        assert changes.quiet_for(0.3)
+        (folder / "a.md").read_bytes()  # the build's own reads
+        (output / "atom.xml").write_text("<feed/>", encoding="utf-8")  # the build's own writes
+        (state / "state.sqlite").write_bytes(b"x")
+        (folder / ".a.md.swp").write_bytes(b"x")  # an editor's hidden files, like the scan
+        (folder / ".git").mkdir()
+        (folder / ".git" / "index").write_bytes(b"x")
+        assert changes.quiet_for(1.0), f"{changes.count} changes reported"
+        (folder / "sub" / "b.md").write_text("b", encoding="utf-8")
+        assert changes.seen.wait(DEADLINE)
+    finally:
+        watcher.stop()
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        (errno.ENOSPC, "the inotify watch limit is reached (sysctl fs.inotify.max_user_watches)"),
+        (
+            errno.EMFILE,
+            "the inotify instance limit is reached (sysctl fs.inotify.max_user_instances)",
+        ),
+    ],
+)
+def test_a_watch_limit_is_said_and_nothing_is_left_running(
+    watched: tuple[Path, Changes], monkeypatch: pytest.MonkeyPatch, code: int, said: str
+) -> None:
+    folder, changes = watched
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(code, "inotify limit")
+
+    monkeypatch.setattr(BaseObserver, "schedule", refuse)
+    before = threading.active_count()
+    watcher = ArticleEvents(folder, changes)
+    assert watcher.start() == said
+    assert watcher.observer is None and threading.active_count() == before
+    watcher.stop()  # harmless
+
+
+def test_a_missing_folder_is_said(tmp_path: Path) -> None:
+    watcher = ArticleEvents(tmp_path / "nope", Changes())
+    reason = watcher.start()
+    assert reason and "No such file" in reason
+    assert watcher.observer is None
