@@ -98,6 +98,39 @@ def test_tags_in_html_code_and_pre_stay_as_written() -> None:
     )
 
 
+def test_tags_in_raw_html_pre_and_code_of_a_markdown_body_stay_as_written() -> None:
+    body = "<pre>pre {% vimeo 123 %}</pre>\n\nText <code>{% img /a.png %}</code> and `<pre>`.\n"
+    out = html_of(body)
+    assert "<pre>pre {% vimeo 123 %}</pre>" in out and "<code>{% img /a.png %}</code>" in out
+    assert "vimeo.com" not in out and "<img" not in out
+    # a <pre> that a code span shows as text protects nothing after it
+    assert "vimeo.com/9" in html_of("`<pre>` then {% vimeo 9 %} `</pre>`")
+
+
+def test_a_tag_in_a_markdown_link_title_or_image_alt_stays_text_in_the_attribute() -> None:
+    # Markdown escapes the stand-in there: the tag is shown as written, never run inside quotes
+    assert html_of('[a](https://x.org "{% youtube dQw4w9WgXcQ %}")') == (
+        '<p><a href="https://x.org" title="{% youtube dQw4w9WgXcQ %}">a</a></p>'
+    )
+    assert (
+        html_of("![{% vimeo 123 %}](a.png)") == '<p><img src="a.png" alt="{% vimeo 123 %}" /></p>'
+    )
+
+
+@pytest.mark.parametrize(
+    ("tag", "said"),
+    [
+        ("{% youtube abc %}", "youtube: expected a video id, got 'abc'"),
+        ('{% youtube "x onerror=y" %}', "youtube: expected a video id, got 'x onerror=y'"),
+        ("{% vimeo abc %}", "vimeo: expected a video id, got 'abc'"),
+        ("{% vimeo 12a %}", "vimeo: expected a video id, got '12a'"),
+    ],
+)
+def test_a_video_id_that_is_no_id_is_said_and_links_nowhere(tag: str, said: str) -> None:
+    assert notes_of(tag) == (said,)
+    assert "<a" not in html_of(tag) and "<img" not in html_of(tag)
+
+
 def test_raw_keeps_its_content_and_comments_vanish() -> None:
     # Hexo: `{% raw %}{{ test }}{% endraw %}`, {%raw%}{{ test }}{%endraw%} → both kept as written
     assert html_of("Raw: {%raw%}<b>{% keep %}</b>{%endraw%} {# gone #}after") == (

@@ -117,10 +117,25 @@ def test_thumbnail_fields_first_present_wins_and_link_id_summary_aliases() -> No
     )
     assert (article.thumbnail, article.link, article.id, article.summary) == (
         "h.jpg",
-        "/p/",
+        "p/",  # Hexo: a permalink is below the site's root, leading slash or not
         "g1",
         "E",
     )
+
+
+@pytest.mark.parametrize(
+    ("field", "kept"),
+    [
+        ("link: /abs/", "/abs/"),  # a link is a URL reference: site-root-absolute stays so
+        ("permalink: /custom/path/", "custom/path/"),
+        ("permalink: rel/", "rel/"),
+        ("permalink: //cdn.example.org/x/", "//cdn.example.org/x/"),
+        ("permalink: https://x.org/a/", "https://x.org/a/"),
+        ("url: /u/", "/u/"),
+    ],
+)
+def test_a_hexo_permalink_is_below_the_site_root(field: str, kept: str) -> None:
+    assert parse(f"---\ntitle: T\ndate: 2021-11-04\n{field}\n---\n").link == kept
 
 
 def test_missing_date_can_fall_back_to_mtime() -> None:

@@ -34,7 +34,8 @@ def hexo_blog(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]
     assert started.returncode == 0, started.stderr
     built = refeed("build", cwd=site)
     assert built.returncode == 0, built.stderr
-    assert "5 articles read, 0 skipped, 0 held back, 1 draft;" in built.stdout
+    # _drafts/secret-draft.md (unread) and unpublished.md
+    assert "5 articles read, 0 skipped, 0 held back, 2 drafts;" in built.stdout
     return site, started.stdout, built.stderr
 
 
@@ -52,7 +53,7 @@ def test_init_fills_the_config_from_hexos_settings(hexo_blog: tuple[Path, str, s
     assert (cfg.site.title, cfg.site.url) == ("Hexo Fixture Blog", "https://blog.example.com/blog/")
     assert cfg.site.feeds_url == "https://blog.example.com/blog/feeds/"
     assert (cfg.site.author, cfg.site.language) == ("Jane Doe", "en")
-    assert cfg.articles.dir == site / "source/_posts"
+    assert cfg.articles.dir == site / "source"
     assert str(cfg.articles.timezone) == "Asia/Shanghai"
     assert cfg.articles.permalink == "{year}/{month}/{day}/{title}/"
     assert cfg.articles.post_asset_folder and cfg.articles.future == "publish"
@@ -88,6 +89,19 @@ def test_drafts_unpublished_posts_pages_and_assets_stay_out(
     published = b"".join(p.read_bytes() for p in (site / "feeds").rglob("*") if p.is_file())
     for secret in (b"Secret", b"Nobody may read", b"About", b"not a post", b"An asset beside"):
         assert secret not in published, secret
+
+
+def test_drafts_reaches_hexos_drafts_folder_after_init(
+    hexo_blog: tuple[Path, str, str], tmp_path: Path
+) -> None:
+    """As `hexo server --draft`: init points at source/, so _drafts/ is in reach of --drafts."""
+    site, _, _ = hexo_blog
+    preview, state = tmp_path / "preview", tmp_path / "state"
+    built = refeed("build", "--drafts", "--output", str(preview), "--state", str(state), cwd=site)
+    assert built.returncode == 0, built.stderr
+    assert "6 articles read" in built.stdout and "draft" not in built.stdout
+    assert b"Secret draft" in (preview / "atom.xml").read_bytes()
+    assert "no published post 'secret-draft'" not in built.stderr
 
 
 def test_every_tag_plugin_becomes_html_a_reader_shows(hexo_blog: tuple[Path, str, str]) -> None:

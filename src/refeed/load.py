@@ -388,7 +388,9 @@ def parse_article(
         tags=tuple(dict.fromkeys(_names(meta.get("tags"), source, "tags"))),
         author=fields.text("author"),
         thumbnail=fields.first(cfg.thumbnail_fields),
-        link=fields.first(("link", "permalink", "url")),
+        link=fields.first(("link",))
+        or _below_site(fields.first(("permalink",)))
+        or fields.first(("url",)),
         id=fields.first(("id", "guid")),
         summary=fields.first(("description", "excerpt", "summary")),
         private=private,
@@ -501,3 +503,11 @@ def _body_format(source: str, body: str, cfg: ArticlesConfig) -> BodyFormat:
     if mode == "auto":
         return "html" if body.lstrip()[:1] == "<" else "markdown"
     return mode
+
+
+def _below_site(permalink: str | None) -> str | None:
+    """Hexo's ``permalink:`` frontmatter is a path below the site's root even with a leading
+    ``/`` (``/custom/`` on a site at ``https://ex.org/blog/`` is ``…/blog/custom/``)."""
+    if permalink and permalink.startswith("/") and not permalink.startswith("//"):
+        return permalink[1:]
+    return permalink

@@ -98,7 +98,9 @@ def render_config(site: HexoSite | None, *, local_zone: str | None) -> tuple[str
         "origin": f" from Hexo's {HEXO_CONFIG}" if hexo else "",
         "title": site.title, "url": url, "feeds_url": url + "feeds/",
         "description": site.description, "language": site.language, "author": site.author,
-        "articles_dir": "source/_posts" if hexo else "articles",
+        # source/ itself, not source/_posts: only _posts/ is published, and --drafts can reach
+        # _drafts/ beside it, as hexo server --draft does.
+        "articles_dir": "source" if hexo else "articles",
         # Hexo renders these; anything else beside a post (notes.txt in its asset folder) is
         # an asset, never a post.
         # With asset folders Hexo takes only new_post_name's extension as posts.

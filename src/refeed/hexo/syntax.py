@@ -4,7 +4,7 @@
 A small scanner, not a template engine: posts use only tag plugins, and Jinja2's lexer (the
 nearest maintained Python one) drops the whitespace that separates Hexo's arguments and refuses
 characters common in them (``?`` and ``#`` in URLs). Tags inside code are left alone, as Hexo
-leaves them: fenced code blocks and code spans in Markdown, ``<pre>`` and ``<code>`` in HTML.
+leaves them: fenced code blocks and code spans in Markdown, ``<pre>`` and ``<code>`` in either.
 """
 
 from __future__ import annotations
@@ -208,7 +208,20 @@ def code_spans(text: str, body_format: BodyFormat) -> list[tuple[int, int]]:
     if body_format == "html":
         return _html_code(text)
     spans = _fenced_blocks(text)
-    return sorted(spans + _code_runs(text, spans))
+    spans += _code_runs(text, spans)
+    # Raw HTML is Markdown too: a <pre> or <code> written by hand is code as in an HTML body,
+    # but not one that Markdown code shows as text (blanked out, same length, to find the rest).
+    blanked = list(text)
+    for start, end in spans:
+        blanked[start:end] = " " * (end - start)
+    found = sorted(spans + _html_code("".join(blanked)))
+    merged: list[tuple[int, int]] = []
+    for start, end in found:  # a region inside (or starting inside) another is part of it
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _html_code(text: str) -> list[tuple[int, int]]:
