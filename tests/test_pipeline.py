@@ -219,6 +219,54 @@ def test_with_prune_off_an_emptied_feed_stays_valid_but_is_not_advertised(
     assert not (cfg.output.dir / "categories/gone").exists()
 
 
+EVERYTHING = {"formats": ["atom", "rss", "json"], "index": True, "opml": True, "preview": True,
+              "stylesheet": True}  # fmt: skip
+SWITCHED_OFF = {"formats": ["atom", "rss"], "index": True, "opml": False, "preview": False,
+                "stylesheet": False}  # fmt: skip
+
+
+def test_what_the_config_switches_off_is_removed_and_the_rest_stays(
+    make_site: SiteFactory,
+) -> None:
+    files = {"good.md": GOOD, "other.md": article("Other", categories=["Other"])}
+    cfg = make_site(files, output=EVERYTHING)
+    build(cfg)
+    (cfg.output.dir / "mine.html").write_bytes(b"the site's own")
+    before = {p.relative_to(cfg.output.dir).as_posix() for p in cfg.output.dir.rglob("*")}
+    report = build(make_site(files, output=SWITCHED_OFF))
+    left = {p.relative_to(cfg.output.dir).as_posix() for p in cfg.output.dir.rglob("*")}
+    gone = sorted(before - left)
+    assert sorted(report.pruned) == gone
+    assert gone == sorted(
+        ["feed.css", "feeds.opml", "feed.json", "feed.html"]
+        + [f"categories/{c}/{f}" for c in ("good", "other") for f in ("feed.html", "feed.json")]
+    )
+    assert {"mine.html", "index.html", "atom.xml", "categories/other/rss.xml"} <= left
+    assert b"feeds.opml" not in (cfg.output.dir / "index.html").read_bytes()  # no dead link
+    assert build(make_site(files, output=SWITCHED_OFF)).pruned == []
+
+
+def test_with_prune_off_switched_off_files_stay_until_a_prune(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD}, output=EVERYTHING)
+    build(cfg)
+    kept = make_site({"good.md": GOOD}, output={**SWITCHED_OFF, "prune": False})
+    assert build(kept).pruned == []
+    assert (cfg.output.dir / "feed.css").is_file() and (cfg.output.dir / "feed.html").is_file()
+    assert "feed.css" in build(kept, prune=True).pruned
+    assert not (cfg.output.dir / "feed.html").exists()
+
+
+def test_a_page_refeed_never_wrote_is_never_removed(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD}, output={"index": False})  # a web root with its own index
+    cfg.output.dir.mkdir(parents=True)
+    (cfg.output.dir / "index.html").write_bytes(b"the site's home page")
+    (cfg.output.dir / "feed.css").write_bytes(b"the site's own style")
+    build(cfg)
+    assert build(cfg, prune=True).pruned == []
+    assert (cfg.output.dir / "index.html").read_bytes() == b"the site's home page"
+    assert (cfg.output.dir / "feed.css").read_bytes() == b"the site's own style"
+
+
 def test_files_outside_refeeds_folders_are_never_touched(make_site: SiteFactory) -> None:
     cfg = make_site({"good.md": GOOD})
     (cfg.output.dir / "mine").mkdir(parents=True)

@@ -95,8 +95,11 @@ def render_index(
     description: str | None,
     language: str | None,
     formats: tuple[FeedFormat, ...],
+    *,
+    opml: bool,
 ) -> bytes:
-    """index.html: every feed with its newest item, subscribe links and its preview page."""
+    """index.html: every feed with its newest item, subscribe links and its preview page, and
+    a link to feeds.opml when there is one."""
     ordered = _ordered(feeds)
     rows = []
     for feed in ordered:
@@ -119,6 +122,7 @@ def render_index(
         description=plain(description or ""),
         alternates=[a for feed in ordered for a in _alternates(feed)],
         rows=rows,
+        opml=opml,
     )
     return page.encode("utf-8")
 

@@ -21,7 +21,14 @@ from ..publish.objects import content_type
 from .bodies import tag_notes
 from .entries import enclosures, make_entries
 from .loading import compare, load_articles, parse, private_problem, report_unchanged
-from .publishing import announce, handle_orphans, prune_media, publish, publish_pages
+from .publishing import (
+    announce,
+    handle_orphans,
+    prune_media,
+    prune_switched_off,
+    publish,
+    publish_pages,
+)
 from .run import Progress, Run, fingerprint, folder_problem, log, page_files, rules, scan_articles
 from .uploads import check_targets, publish_output, require_client
 
@@ -232,6 +239,7 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
     handle_orphans(run, feeds, prune, newest)
     publish(run, feeds)
     publish_pages(run, feeds)
+    prune_switched_off(run, feeds, prune=prune)
     if prune:
         prune_media(run)
     if not run.cfg.publish.targets:  # else told once the change is on object storage

@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..urls import join_path
 from .entries import fill
-from .run import Run, fingerprint, guarded, inherited, log
+from .run import Run, fingerprint, guarded, inherited, log, page_files
 
 
 def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -> None:
@@ -57,6 +57,37 @@ def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -
             None,
         )
         feeds.append(assemble.make_feed(assemble.orphan_spec(folder, title), [], run.cfg, newest))
+
+
+def prune_switched_off(run: Run, feeds: list[Feed], *, prune: bool) -> None:
+    """Files refeed wrote that the config no longer asks for: a format dropped from
+    ``output.formats``, every feed.html once ``output.preview`` is off, index.html, feeds.opml or
+    feed.css once switched off. Only files the state store says refeed wrote are removed, so a
+    web root's own index.html is never touched."""
+    root, cfg = run.cfg.output.dir, run.cfg
+    outputs: tuple[FeedOutput, ...] = cfg.output.formats + (("page",) if cfg.output.preview else ())
+    planned = {feed.spec.file(fmt) for feed in feeds for fmt in outputs}
+    gone = sorted(set(run.store.feed_fingerprints()) - planned)
+    wanted_pages = page_files(cfg)
+    written_pages = (run.store.meta(_PAGES_KEY) or "").split()
+    if not prune:  # output.prune: false keeps them; remember every page written for a later prune
+        run.store.set_meta(_PAGES_KEY, " ".join(sorted({*written_pages, *wanted_pages})))
+        return
+    gone += [rel for rel in written_pages if rel not in wanted_pages]
+    kept: list[str] = []  # could not be removed: reported now, and tried again next build
+    for rel in gone:
+        removed = guarded(run.report, partial(write.remove, root, rel))
+        if removed is None:
+            kept.append(rel)
+            continue
+        if removed:
+            run.report.pruned.append(rel)
+        run.store.set_feed_fingerprint(rel, None)
+    pages = wanted_pages + [rel for rel in kept if rel in written_pages]
+    run.store.set_meta(_PAGES_KEY, " ".join(pages))
+
+
+_PAGES_KEY = "pages"  # the pages beside the feeds that refeed has written, space-separated
 
 
 def publish(run: Run, feeds: list[Feed]) -> None:
@@ -202,8 +233,9 @@ def publish_pages(run: Run, feeds: list[Feed]) -> None:
         pages[OPML_FILE] = render.render_opml(feeds, cfg.site.title, cfg.output.formats)
     if cfg.output.index:
         pages[INDEX_FILE] = html_pages.render_index(
-            feeds, cfg.site.title, cfg.site.description, cfg.site.language, cfg.output.formats
-        )
+            feeds, cfg.site.title, cfg.site.description, cfg.site.language, cfg.output.formats,
+            opml=cfg.output.opml,
+        )  # fmt: skip
     if cfg.output.stylesheet:
         pages[STYLESHEET_FILE] = html_pages.stylesheet()
     for rel, data in pages.items():
