@@ -366,6 +366,26 @@ def test_the_guard_refuses_non_public_addresses(address: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (
+            "http://[2002:7f00:1::]/a.png",
+            "2002:7f00:1:: is not a public address (it carries 127.0.0.1)",
+        ),
+        (
+            "http://[::ffff:10.0.0.1]/a.png",
+            "::ffff:10.0.0.1 is not a public address (it carries 10.0.0.1)",
+        ),
+        ("http://127.0.0.1/a.png", "127.0.0.1 is not a public address (thumbnails.allow"),
+    ],
+)
+def test_a_refusal_names_the_private_address_an_ipv6_one_carries(url: str, said: str) -> None:
+    with pytest.raises(FetchError) as refused:
+        Guard((), resolver=lambda host: [host]).check(url)
+    assert said in str(refused.value.reason)
+
+
+@pytest.mark.parametrize(
     "address",
     [
         PUBLIC,

@@ -664,6 +664,12 @@ def test_ids_survive_a_move_after_the_state_store_is_deleted(
     build(cfg)
     after = ids()
     assert after[:2] == first[:2] and len({identity for _, _, identity in after}) == 4
+    shutil.rmtree(cfg.state_dir)  # nothing to take ids back from: each is the one its path gives
+    shutil.rmtree(cfg.output.dir)
+    build(cfg)
+    fresh = ids()
+    twins = [i for i in after if i[0] == "Twin"]
+    assert twins == [i for i in fresh if i[0] == "Twin"]  # both twins: the ids their paths give
 
 
 def test_a_broken_file_is_logged_once_until_it_changes(

@@ -53,7 +53,7 @@ def test_only_refeeds_own_files_are_published() -> None:
     ours = ["atom.xml", "categories/金融/rss.xml", "tags/x/feed.json", "index.html",
             "feeds.opml", "feed.css", "feed.html", "categories/金融/feed.html", "media/0a1b.png"]  # fmt: skip
     theirs = ["README.md", "categories/a/index.html", "notes/feed.css", "feed.xsl", "media/x/y.png",
-              "a.xml"]  # fmt: skip
+              "a.xml", "media/old.svg", "media/x.html", "media/ab12", "media/a.bmp"]  # fmt: skip
     assert [rel for rel in ours + theirs if is_published(rel)] == ours
     assert [kind_of(rel) for rel in ours] == ["feeds"] * 3 + ["pages"] * 5 + ["media"]
 
@@ -132,7 +132,8 @@ def test_verify_vouches_only_for_objects_with_the_etag_refeed_got() -> None:
 
 
 def test_files_scan_lists_refeeds_files_with_their_stat(tmp_path: Path) -> None:
-    for rel in ("atom.xml", "media/a.png", "README.md", ".hidden/atom.xml", ".atom.xml.x.tmp"):
+    for rel in ("atom.xml", "media/a.png", "README.md", ".hidden/atom.xml", ".atom.xml.x.tmp",
+                "media/.a.png.tmp", "media/.b.png"):  # fmt: skip
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"abc")
     found = files.scan(tmp_path)

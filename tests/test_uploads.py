@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import uuid
@@ -377,6 +378,40 @@ def test_verify_repairs_a_tampered_and_a_deleted_object_and_removes_stale_ones(
     assert keys(proxy.of("PUT")) == ["feeds/atom.xml", "feeds/rss.xml"]
     assert keys(proxy.of("DELETE")) == [stale]
     assert objects(s3, bucket) == {**published(cfg), "feeds/theirs.txt": b"foreign"}
+
+
+def test_verify_uploads_what_changed_locally_since_the_last_publish(
+    make_site: SiteFactory, proxy: Proxy, s3: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    cfg = site(make_site, bucket, proxy.url)
+    refeed.build(cfg, now=NOW)
+    (cfg.articles.dir / "a1.md").write_text(article("A one, edited", categories=["Alpha"]))
+    config = str(tmp_path / "config.yaml")
+    assert main(["build", "--config", config, "--no-publish", "-q"]) == 0
+    proxy.clear()
+    assert main(["publish", "--verify", "--config", config, "-q"]) == 0
+    assert "feeds/categories/alpha/atom.xml" in keys(proxy.of("PUT"))
+    assert objects(s3, bucket) == published(cfg)
+    proxy.clear()
+    assert main(["publish", "--config", config, "-q"]) == 0 and proxy.requests == []
+
+
+def test_objects_carry_refeeds_marker_so_verify_cleans_up_after_a_lost_state_store(
+    make_site: SiteFactory, proxy: Proxy, s3: S3Client, bucket: str, tmp_path: Path
+) -> None:
+    cfg = site(make_site, bucket, proxy.url)
+    refeed.build(cfg, now=NOW)
+    for key in objects(s3, bucket):
+        assert s3.head_object(Bucket=bucket, Key=key)["Metadata"] == {"generator": "refeed"}, key
+    s3.put_object(Bucket=bucket, Key="feeds/categories/beta/notes.txt", Body=b"foreign")
+    shutil.rmtree(cfg.state_dir)  # the records of what was published are gone
+    (cfg.articles.dir / "b1.md").unlink()  # and category Beta with them
+    config = str(tmp_path / "config.yaml")
+    assert main(["build", "--config", config, "--no-publish", "-q"]) == 0
+    assert main(["publish", "--verify", "--config", config, "-q"]) == 0
+    beta = sorted(k for k in objects(s3, bucket) if k.startswith("feeds/categories/beta/"))
+    assert beta == ["feeds/categories/beta/notes.txt"]  # refeed's own objects only are removed
+    assert objects(s3, bucket) == {**published(cfg), "feeds/categories/beta/notes.txt": b"foreign"}
 
 
 def test_check_probes_each_target_and_names_the_credential_source(

@@ -113,9 +113,12 @@ class Guard:
         for text in found:
             address = _literal(text)
             if address is None or not addresses.is_public(address, self.networks):
+                where = f"{host} is" if text == host else f"{host} resolves to {text},"
+                inside = address and [str(v4) for v4 in addresses.carried_ipv4(address)]
+                carried = f" (it carries {', '.join(inside)})" if inside else ""
                 raise FetchError(
                     host,
-                    f"refused: {host} resolves to {text}, not a public address (thumbnails.allow opens it)",
+                    f"refused: {where} not a public address{carried} (thumbnails.allow opens it)",
                 )
         return found
 

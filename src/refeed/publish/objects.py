@@ -23,7 +23,7 @@ from ..models import (
     STYLESHEET_FILE,
     StoredObject,
 )
-from ..thumbs import IMAGE_TYPES
+from ..thumbs import IMAGE_TYPES, RASTER_TYPES
 
 Kind = Literal["media", "feeds", "pages"]
 WAVES: tuple[Kind, ...] = ("media", "feeds", "pages")
@@ -60,10 +60,11 @@ class Headers(NamedTuple):
 
 def is_published(rel: str) -> bool:
     """Whether refeed publishes this file of the output folder: feeds and their preview pages,
-    the pages at its top, mirrored media. Anything else a user keeps there stays local."""
+    the pages at its top, mirrored raster images. Anything else kept there stays local."""
     folder, name = posixpath.split(rel)
-    if folder == MEDIA_FOLDER:
-        return True
+    if folder == MEDIA_FOLDER:  # what mirror mode writes: raster images, never an SVG or page
+        # that would run script on the bucket's origin (one an older build left there too)
+        return IMAGE_TYPES.get(posixpath.splitext(name)[1].lower()) in RASTER_TYPES
     return name in FEED_FILES.values() or name == PREVIEW_FILE or (not folder and name in PAGES)
 
 
