@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import shutil
 import subprocess
 import sys
 import time
@@ -179,6 +180,46 @@ def test_quiet_says_a_new_problem_once_and_strict_says_why(
     )
     checked = run("check", "-q", cwd=tmp_path)
     assert checked.returncode == 1 and "bad.md: no frontmatter" in checked.stderr
+
+
+def test_quiet_says_a_write_failure_once_until_it_changes_or_clears(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD})
+    assert run("build", "-q", cwd=tmp_path).returncode == 0
+    blocked = tmp_path / "feeds/categories/good/rss.xml"  # a folder where the feed must go
+    blocked.unlink()
+    blocked.mkdir()
+    (blocked / "x").write_text("x")
+    (tmp_path / "articles/good.md").write_text(GOOD.replace("A good article", "Edited"))
+    first = run("build", "-q", cwd=tmp_path)
+    assert first.returncode == 3 and first.stderr.count("\n") == 1
+    assert first.stderr.startswith("categories/good/rss.xml: ")
+    again = run("build", "-q", cwd=tmp_path)
+    assert again.returncode == 3 and again.stderr == ""  # cron mailed it already
+    loud = run("build", cwd=tmp_path)
+    assert loud.returncode == 3 and "categories/good/rss.xml: " in loud.stderr  # without -q: said
+    shutil.rmtree(blocked)
+    fixed = run("build", "-q", cwd=tmp_path)
+    assert fixed.returncode == 0 and fixed.stderr == ""
+    blocked.unlink()
+    blocked.mkdir()
+    (tmp_path / "articles/good.md").write_text(GOOD.replace("A good article", "Edited again"))
+    back = run("build", "-q", cwd=tmp_path)  # failing again after it cleared: new, said again
+    assert back.returncode == 3 and back.stderr.startswith("categories/good/rss.xml: ")
+
+
+def test_quiet_says_an_unusable_output_folder_once(make_site: SiteFactory, tmp_path: Path) -> None:
+    make_site({"good.md": GOOD})
+    assert run("build", "-q", cwd=tmp_path).returncode == 0
+    shutil.rmtree(tmp_path / "feeds")
+    (tmp_path / "feeds").write_text("a file where the output folder was")
+    first = run("build", "-q", cwd=tmp_path)
+    assert first.returncode == 3 and first.stderr.startswith("refeed: ")
+    assert "feeds: not a folder" in first.stderr and first.stderr.count("\n") == 1
+    again = run("build", "-q", cwd=tmp_path)
+    assert again.returncode == 3 and again.stderr == ""
+    assert "feeds: not a folder" in run("build", cwd=tmp_path).stderr
 
 
 def test_a_held_back_post_is_announced_once(make_site: SiteFactory, tmp_path: Path) -> None:

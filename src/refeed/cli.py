@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     except (InitError, UsageError) as exc:
         return _fail(str(exc), EXIT_CONFIG)
     except WriteError as exc:
+        if exc.repeated and args.quiet:  # cron mailed it after the build that first failed
+            return EXIT_WRITE
         return _fail(str(exc), EXIT_WRITE)
     except StateError as exc:
         return _fail(str(exc), EXIT_STATE)

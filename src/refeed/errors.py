@@ -56,6 +56,7 @@ class WriteError(RefeedError):
     def __init__(self, path: str, reason: str) -> None:
         self.path = path
         self.reason = reason
+        self.repeated = False  # the last build failed the same way: quiet (cron) says it once
         super().__init__(f"{path}: {reason}")
 
 

@@ -9,6 +9,7 @@ costs another article its place; a feed that fails to render or write keeps its 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from datetime import UTC, datetime
 from functools import partial
@@ -20,7 +21,15 @@ from ..models import Article, Entry, Problem, RunReport
 from ..publish.objects import content_type
 from .bodies import tag_notes
 from .entries import enclosures, make_entries
-from .loading import compare, load_articles, parse, private_problem, report_unchanged
+from .loading import (
+    compare,
+    load_articles,
+    parse,
+    private_problem,
+    remember_problems,
+    remembered_problems,
+    report_unchanged,
+)
 from .publishing import (
     announce,
     handle_orphans,
@@ -29,7 +38,17 @@ from .publishing import (
     publish,
     publish_pages,
 )
-from .run import Progress, Run, fingerprint, folder_problem, log, page_files, rules, scan_articles
+from .run import (
+    FAILED_KEY,
+    Progress,
+    Run,
+    fingerprint,
+    folder_problem,
+    log,
+    page_files,
+    rules,
+    scan_articles,
+)
 from .uploads import check_targets, publish_output, require_client
 
 __all__ = ["build", "check", "record_refusal", "served_type", "upload", "validate"]
@@ -167,12 +186,15 @@ def _build(
 ) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
     if (problem := folder_problem(cfg.output.dir, "output.dir or --output")) is not None:
-        raise WriteError(str(cfg.output.dir), problem)  # one line, not one per feed file
+        unusable = WriteError(str(cfg.output.dir), problem)  # one line, not one per feed file
+        unusable.repeated = _seen_before(cfg, str(unusable))
+        raise unusable
     uploading = bool(cfg.publish.targets) and not cfg.publish.deferred
     if uploading:
         require_client(cfg)
     with state.open_state(cfg.state_dir, wait=wait) as store:
-        run = Run(cfg, store, now)
+        failed_before = frozenset(remembered_problems(store, FAILED_KEY))
+        run = Run(cfg, store, now, repeat_known=repeat_known, failed_before=failed_before)
         try:
             if full:
                 store.forget_everything()
@@ -199,10 +221,22 @@ def _build(
                     log.debug("%s", held)
             if run.report.failed:
                 store.set_meta("config", "")  # the next build must retry what could not be written
+            if run.report.failed or failed_before:
+                remember_problems(store, FAILED_KEY, run.report.failed)
         finally:
             run.report.seconds = time.perf_counter() - started
             store.write_status(_status(run))
     return run.report
+
+
+def _seen_before(cfg: Config, error: str) -> bool:
+    """Whether the last build ended with ``error`` too; records it in status.json if not."""
+    status = state.read_status(cfg.state_dir)
+    if status.get("last_error") == error:
+        return True
+    if os.access(cfg.state_dir, os.W_OK | os.X_OK):  # else there is no status: said every time
+        state.write_status(cfg.state_dir, {**status, "last_error": error})
+    return False
 
 
 def _outputs_intact(run: Run) -> bool:

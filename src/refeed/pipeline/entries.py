@@ -244,7 +244,7 @@ def probe(run: Run, urls: list[str]) -> dict[str, state.ThumbFact]:
             media = f"media/{hashlib.sha256(probe.body).hexdigest()}{thumbs.EXTENSIONS.get(probe.type, '')}"
             if (
                 guarded(
-                    run.report,
+                    run,
                     partial(write.write_if_changed, run.cfg.output.dir, media, probe.body),
                 )
                 is None

@@ -26,7 +26,7 @@ from ..models import (
 )
 from ..urls import join_path
 from .entries import fill
-from .run import Run, fingerprint, guarded, inherited, log, page_files
+from .run import Run, fingerprint, guarded, inherited, log, page_files, report_failure
 
 
 def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -> None:
@@ -43,7 +43,7 @@ def handle_orphans(run: Run, feeds: list[Feed], prune: bool, newest: datetime) -
         gone = {posixpath.dirname(rel) for rel in orphans} - planned_dirs
         pages = [posixpath.join(folder, PREVIEW_FILE) for folder in sorted(gone)]
         for rel in orphans + [page for page in pages if (root / page).is_file()]:
-            if guarded(run.report, partial(write.remove, root, rel)):
+            if guarded(run, partial(write.remove, root, rel)):
                 run.report.pruned.append(rel)
                 run.store.set_feed_fingerprint(rel, None)
         return
@@ -76,7 +76,7 @@ def prune_switched_off(run: Run, feeds: list[Feed], *, prune: bool) -> None:
     gone += [rel for rel in written_pages if rel not in wanted_pages]
     kept: list[str] = []  # could not be removed: reported now, and tried again next build
     for rel in gone:
-        removed = guarded(run.report, partial(write.remove, root, rel))
+        removed = guarded(run, partial(write.remove, root, rel))
         if removed is None:
             kept.append(rel)
             continue
@@ -122,16 +122,14 @@ def publish(run: Run, feeds: list[Feed]) -> None:
             jobs.append((fill(run, feed), key, tuple(stale)))
         except Exception as exc:  # this feed's files stay as they were; the others go on
             for fmt in stale:
-                report.failed.append(Problem(feed.spec.file(fmt), f"cannot render: {exc!r}"))
-                log.error("%s", report.failed[-1])
+                report_failure(run, Problem(feed.spec.file(fmt), f"cannot render: {exc!r}"))
     work = partial(render_and_write, jobs, root, pages, run.cfg.output.max_feed_bytes)
     for (feed, key, formats), outcomes in zip(
         jobs, inherited(work, len(jobs), RENDER_MIN_JOBS), strict=True
     ):
         for fmt, outcome in zip(formats, outcomes, strict=True):
             if isinstance(outcome, Problem):
-                report.failed.append(outcome)
-                log.error("%s", outcome)
+                report_failure(run, outcome)
                 continue
             rel = feed.spec.file(fmt)
             (report.written if outcome else report.unchanged).append(rel)
@@ -195,7 +193,7 @@ def prune_media(run: Run) -> None:
         if (
             rel not in run.media
             and path.is_file()
-            and guarded(run.report, partial(write.remove, run.cfg.output.dir, rel))
+            and guarded(run, partial(write.remove, run.cfg.output.dir, rel))
         ):
             run.report.pruned.append(rel)
 
@@ -239,6 +237,6 @@ def publish_pages(run: Run, feeds: list[Feed]) -> None:
     if cfg.output.stylesheet:
         pages[STYLESHEET_FILE] = html_pages.stylesheet()
     for rel, data in pages.items():
-        changed = guarded(run.report, partial(write.write_if_changed, cfg.output.dir, rel, data))
+        changed = guarded(run, partial(write.write_if_changed, cfg.output.dir, rel, data))
         if changed is not None:
             (run.report.written if changed else run.report.unchanged).append(rel)

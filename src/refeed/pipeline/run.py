@@ -74,6 +74,19 @@ class Run:
     announced: set[Problem] = field(default_factory=set)  # held back, said at INFO this build
     post_index: PostIndex | None = None  # for Hexo's post_link: made when first needed
     changed: bool = False
+    repeat_known: bool = True  # False (-q): a write failure the last build had is not said again
+    failed_before: frozenset[Problem] = frozenset()  # the last build's write failures
+
+
+FAILED_KEY = "failed"  # the state store's record of the last build's write failures
+
+
+def report_failure(run: Run, problem: Problem) -> None:
+    """A file that could not be written or removed: in the report (exit 3), and said, unless
+    it failed the same way in the last build and this one is quiet (cron mails it once)."""
+    run.report.failed.append(problem)
+    if run.repeat_known or problem not in run.failed_before:
+        log.error("%s", problem)
 
 
 def rules(cfg: Config) -> clean.Rules:
@@ -261,10 +274,9 @@ def _call_inherited(index: int) -> object:
     return _inherited_work(index)
 
 
-def guarded(report: RunReport, action: Callable[[], bool]) -> bool | None:
+def guarded(run: Run, action: Callable[[], bool]) -> bool | None:
     try:
         return action()
     except WriteError as exc:
-        report.failed.append(Problem(exc.path, exc.reason))
-        log.error("%s", report.failed[-1])
+        report_failure(run, Problem(exc.path, exc.reason))
         return None
