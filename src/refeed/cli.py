@@ -2,8 +2,9 @@
 
 Exit codes: 0 built; 1 --strict and something was skipped, or `check` found problems;
 2 bad configuration or usage (or `init` refused); 3 some files could not be written (the old
-ones are kept); 4 another refeed holds the state directory's lock (with state.lock: fail);
-5 the output could not all be published to object storage (the next build or publish finishes);
+ones are kept); 4 another refeed holds the state directory's lock (with state.lock: fail), or
+`feeds` met a build committing; 5 the output could not all be published to object storage (the
+next build or publish finishes);
 6 the state folder cannot be used; 7 an internal error (a bug; REFEED_DEBUG=1 shows where);
 8 `feeds` found no build recorded in the state folder.
 Every failure is one line on stderr, ``refeed: <where>: <what>``; never a traceback.
@@ -350,7 +351,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Republish a directory of articles as per-category Atom and RSS feeds.",
         epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
         "2 bad config or usage, or init refused; 3 files could not be written; "
-        "4 state directory locked; 5 publishing to object storage failed; 6 state folder "
+        "4 state directory locked (feeds: a build committing); 5 publishing to object storage failed; 6 state folder "
         "unusable; 7 internal error (a bug); 8 feeds: nothing built yet; 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"refeed {__version__}")
@@ -407,7 +408,10 @@ def _parser() -> argparse.ArgumentParser:
         "and answers while watch is building. Exit 8 if no build is recorded in the state "
         "folder. Example: refeed feeds --json",
     )
-    feeds.set_defaults(command=_feeds, articles=None, drafts=False)
+    # Nothing to log: no -v, -q or --log-format (what it prints is its answer, or one error line).
+    feeds.set_defaults(
+        command=_feeds, articles=None, drafts=False, verbose=0, quiet=0, log_format="text"
+    )
     _config_option(feeds)
     _state_options(feeds)
     feeds.add_argument(
@@ -416,7 +420,6 @@ def _parser() -> argparse.ArgumentParser:
         help="a JSON list, one object per feed: path, dir, kind, title, items, newest (ISO 8601 "
         "or null), files and urls by format",
     )
-    _logging_options(feeds)
     serve = commands.add_parser(
         "serve",
         help="preview the feeds on http://127.0.0.1:8000/ while you write",
