@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -227,3 +229,20 @@ def test_feeds_says_so_rather_than_hang_while_a_build_commits(
     )
     assert waited < 30
     assert run("feeds", cwd=tmp_path).returncode == 0
+
+
+def test_feeds_piped_into_a_reader_that_stops_early_is_no_error(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    _site(make_site, tmp_path)
+    for args in ("feeds", "feeds --json"):  # `true` has exited before refeed writes a byte
+        piped = subprocess.run(
+            f"set -o pipefail; {sys.executable} -m refeed {args} | true",
+            shell=True,
+            executable="/bin/bash",
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert (piped.returncode, piped.stderr) == (0, "")

@@ -124,10 +124,20 @@ def _feeds(args: argparse.Namespace, cfg: Config) -> int:
             EXIT_NOT_BUILT,
         )
     if args.json:
-        print(json.dumps([_feed_object(feed) for feed in feeds], ensure_ascii=False, indent=2))
+        text = json.dumps([_feed_object(feed) for feed in feeds], ensure_ascii=False, indent=2)
+        _print_for_a_pipe(text + "\n")
     else:
-        print(_feed_table(feeds), end="")
+        _print_for_a_pipe(_feed_table(feeds))
     return EXIT_OK
+
+
+def _print_for_a_pipe(text: str) -> None:
+    """``text`` on stdout; a reader that stopped early (``| head``) had what it wanted: no error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # and none at exit either, when Python flushes stdout again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _feed_object(feed: PublishedFeed) -> dict[str, object]:
