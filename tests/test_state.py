@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from refeed.models import Article, Entry, Listing, StoredObject
-from refeed.state import Item, LockedError, Stored, ThumbFact, open_state
+from refeed.models import Article, Entry, Listing, PublishedFeed, StoredObject
+from refeed.state import (
+    Item,
+    LockedError,
+    Stored,
+    ThumbFact,
+    open_state,
+    read_published_feeds,
+)
 
 ARTICLE = Article(
     source="a.md",
@@ -150,6 +157,31 @@ def test_a_store_from_before_publishing_gains_the_objects_table_in_place(tmp_pat
         assert store.objects("s3://other/") == {}
         store.forget_object("s3://b/", "index.html")
         assert store.objects("s3://b/") == {}
+
+
+def test_a_store_from_before_the_feed_list_gains_its_table_in_place(tmp_path: Path) -> None:
+    with open_state(tmp_path) as store:
+        store.remember_identity("a.md", "h1", "urn:uuid:first")
+    db = sqlite3.connect(tmp_path / "state.sqlite3")
+    db.execute("DROP TABLE published_feeds")
+    db.execute("PRAGMA user_version = 3")
+    db.commit()
+    db.close()
+    assert read_published_feeds(tmp_path) is None  # read-only: no upgrade, no list
+    feed = PublishedFeed(
+        dir="categories/a", kind="category", title="A", items=2,
+        newest=datetime(2021, 11, 4, 10, tzinfo=UTC),
+        files={"atom": "categories/a/atom.xml"}, urls={"atom": "https://x/categories/a/atom.xml"},
+    )  # fmt: skip
+    with open_state(tmp_path) as store:
+        assert store.identity("a.md", "h1", gone=set()) == "urn:uuid:first"
+        assert not store.lists_published_feeds()
+        store.set_published_feeds([feed])
+    assert read_published_feeds(tmp_path) == [feed]
+    with open_state(tmp_path) as store:
+        assert store.lists_published_feeds()
+        store.forget_everything()  # a full rebuild records them again
+    assert read_published_feeds(tmp_path) is None
 
 
 def _hold_lock(

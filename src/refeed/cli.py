@@ -2,9 +2,11 @@
 
 Exit codes: 0 built; 1 --strict and something was skipped, or `check` found problems;
 2 bad configuration or usage (or `init` refused); 3 some files could not be written (the old
-ones are kept); 4 another refeed holds the state directory's lock (with state.lock: fail);
-5 the output could not all be published to object storage (the next build or publish finishes);
-6 the state folder cannot be used; 7 an internal error (a bug; REFEED_DEBUG=1 shows where).
+ones are kept); 4 another refeed holds the state directory's lock (with state.lock: fail), or
+`feeds` met a build committing; 5 the output could not all be published to object storage (the
+next build or publish finishes);
+6 the state folder cannot be used; 7 an internal error (a bug; REFEED_DEBUG=1 shows where);
+8 `feeds` found no build recorded in the state folder.
 Every failure is one line on stderr, ``refeed: <where>: <what>``; never a traceback.
 """
 
@@ -15,8 +17,10 @@ import dataclasses
 import json
 import logging
 import os
+import posixpath
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -24,10 +28,10 @@ from typing import NoReturn
 from .__about__ import __version__
 from .config import Config, StateConfig, load_config
 from .errors import ConfigError, InitError, RefeedError, StateError, UsageError, WriteError
-from .models import RunReport
+from .models import FEED_FILES, PublishedFeed, RunReport
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_CONFIG, EXIT_WRITE, EXIT_LOCKED = 0, 1, 2, 3, 4
-EXIT_PUBLISH, EXIT_STATE, EXIT_INTERNAL, EXIT_INTERRUPTED = 5, 6, 7, 130
+EXIT_PUBLISH, EXIT_STATE, EXIT_INTERNAL, EXIT_NOT_BUILT, EXIT_INTERRUPTED = 5, 6, 7, 8, 130
 PREVIEW_FOLDER_NAME = ".refeed-preview"  # refeed.preview.PREVIEW_FOLDER, without importing it
 
 
@@ -108,6 +112,76 @@ def _publish(args: argparse.Namespace, cfg: Config) -> int:
     if args.quiet == 0:
         print(f"refeed publish:{_published(report) or ' nothing to do'} ({report.seconds:.2f} s)")
     return EXIT_PUBLISH if report.publish_failed else EXIT_OK
+
+
+def _feeds(args: argparse.Namespace, cfg: Config) -> int:
+    from .pipeline import published_feeds
+
+    feeds = published_feeds(cfg)  # read from the state store: nothing built, nothing written
+    if feeds is None:
+        where = os.path.relpath(cfg.state_dir)
+        return _fail(
+            f"{where}: no build recorded here yet; run refeed build first "
+            "(or give --state the folder the build used)",
+            EXIT_NOT_BUILT,
+        )
+    if args.json:
+        text = json.dumps([_feed_object(feed) for feed in feeds], ensure_ascii=False, indent=2)
+        _print_for_a_pipe(text + "\n")
+    else:
+        _print_for_a_pipe(_feed_table(feeds))
+    return EXIT_OK
+
+
+def _print_for_a_pipe(text: str) -> None:
+    """``text`` on stdout; a reader that stopped early (``| head``) had what it wanted: no error."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # and none at exit either, when Python flushes stdout again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _feed_object(feed: PublishedFeed) -> dict[str, object]:
+    """One feed for scripts; the keys and their meaning stay as they are (see README)."""
+    return {
+        "path": _feed_path(feed),
+        "dir": feed.dir,
+        "kind": feed.kind,
+        "title": feed.title,
+        "items": feed.items,
+        "newest": feed.newest.isoformat() if feed.newest else None,
+        "files": feed.files,
+        "urls": feed.urls,
+    }
+
+
+def _feed_path(feed: PublishedFeed) -> str:
+    """The feed's first file (atom.xml, unless output.formats leaves Atom out)."""
+    return next(iter(feed.files.values()), posixpath.join(feed.dir, FEED_FILES["atom"]))
+
+
+def _feed_table(feeds: list[PublishedFeed]) -> str:
+    """PATH, FORMATS, ITEMS, NEWEST (the newest item's day, as index.html shows it), TITLE."""
+    rows = [("PATH", "FORMATS", "ITEMS", "NEWEST", "TITLE")]
+    for feed in feeds:
+        newest = feed.newest.date().isoformat() if feed.newest else "-"
+        formats = ",".join(feed.files)
+        rows.append((_feed_path(feed), formats, str(feed.items), newest, feed.title))
+    widths = [max(_columns(row[i]) for row in rows) for i in range(4)]
+    lines = []
+    for row in rows:
+        cells = [
+            cell + " " * (width - _columns(cell))
+            for cell, width in zip(row[:4], widths, strict=True)
+        ]
+        lines.append("  ".join([*cells, row[4]]))
+    return "".join(line + "\n" for line in lines)
+
+
+def _columns(text: str) -> int:
+    """Terminal columns ``text`` takes: a Chinese character takes two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def _list_objects(report: RunReport) -> None:
@@ -289,8 +363,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Republish a directory of articles as per-category Atom and RSS feeds.",
         epilog="Exit codes: 0 ok; 1 --strict and articles were skipped, or check found problems; "
         "2 bad config or usage, or init refused; 3 files could not be written; "
-        "4 state directory locked; 5 publishing to object storage failed; 6 state folder "
-        "unusable; 7 internal error (a bug); 130 interrupted.",
+        "4 state directory locked (feeds: a build committing); 5 publishing to object storage failed; 6 state folder "
+        "unusable; 7 internal error (a bug); 8 feeds: nothing built yet; 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"refeed {__version__}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
@@ -337,6 +411,27 @@ def _parser() -> argparse.ArgumentParser:
         help="list each bucket and repair any object that is missing, different or stale",
     )
     _logging_options(publish)
+    feeds = commands.add_parser(
+        "feeds",
+        help="list the feeds the last build published, without building",
+        description="List every feed the last build published, as index.html does: its path in "
+        "the output folder and formats, item count, newest item's date and title; --json for "
+        "scripts. Read from the state store: builds nothing, writes nothing, needs no network, "
+        "and answers while watch is building. Exit 8 if no build is recorded in the state "
+        "folder. Example: refeed feeds --json",
+    )
+    # Nothing to log: no -v, -q or --log-format (what it prints is its answer, or one error line).
+    feeds.set_defaults(
+        command=_feeds, articles=None, drafts=False, verbose=0, quiet=0, log_format="text"
+    )
+    _config_option(feeds)
+    _state_options(feeds)
+    feeds.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON list, one object per feed: path, dir, kind, title, items, newest (ISO 8601 "
+        "or null), files and urls by format",
+    )
     serve = commands.add_parser(
         "serve",
         help="preview the feeds on http://127.0.0.1:8000/ while you write",
@@ -410,7 +505,7 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _state_options(parser: argparse.ArgumentParser) -> None:
-    """--output and --state (build, watch, publish)."""
+    """--output and --state (build, watch, publish, feeds)."""
     parser.add_argument("--output", type=Path, help="output folder (overrides output.dir)")
     parser.add_argument(
         "--state", type=Path, help="state folder (overrides state.dir; default .refeed/)"

@@ -135,6 +135,23 @@ class Feed:
     entries: tuple[Entry, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedFeed:
+    """One feed as the last build advertised it (index.html's row): ``refeed feeds`` lists these.
+
+    ``title`` is index.html's label (the category or tag name; the site's title for the site
+    feed), ``newest`` the date of its newest item (None: no items), ``files`` its files per
+    format relative to the output folder, ``urls`` their public addresses."""
+
+    dir: str
+    kind: FeedKind
+    title: str
+    items: int
+    newest: datetime | None
+    files: dict[FeedFormat, str]
+    urls: dict[FeedFormat, str]
+
+
 class StoredObject(NamedTuple):
     """One object as refeed put it on one publish target (kept in the state store): its bytes'
     MD5, the ETag the storage answered, the headers it was given, and the stat of the local file

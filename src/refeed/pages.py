@@ -85,8 +85,15 @@ def _subscribe(feed: Feed, formats: tuple[FeedFormat, ...]) -> list[_Link]:
     return [_Link(_NAMES[fmt], feed.self_urls[fmt]) for fmt in formats if fmt in feed.self_urls]
 
 
-def _ordered(feeds: list[Feed]) -> list[Feed]:
+def index_order(feeds: list[Feed]) -> list[Feed]:
+    """index.html's order (``refeed feeds`` lists them in it too): the site feed, then the
+    categories and the tags, each by folder."""
     return sorted(feeds, key=lambda f: (f.spec.kind != "site", f.spec.kind, f.spec.dir))
+
+
+def index_label(feed: Feed) -> str:
+    """A feed's name in index.html: its category or tag, or the site's title."""
+    return plain(feed.spec.title if feed.spec.kind != "site" else feed.title)
 
 
 def render_index(
@@ -100,15 +107,14 @@ def render_index(
 ) -> bytes:
     """index.html: every feed with its newest item, subscribe links and its preview page, and
     a link to feeds.opml when there is one."""
-    ordered = _ordered(feeds)
+    ordered = index_order(feeds)
     rows = []
     for feed in ordered:
         newest = feed.entries[0] if feed.entries else None
-        label = feed.spec.title if feed.spec.kind != "site" else feed.title
         depth = {"site": 0, "tag": 1}.get(feed.spec.kind, len(feed.spec.key))
         rows.append(
             {
-                "label": plain(label),
+                "label": index_label(feed),
                 "depth": min(depth, 6),
                 "count": len(feed.entries),
                 "newest": _item(newest) if newest else None,

@@ -3,8 +3,9 @@
 SQLite from the standard library: crash-safe (a build's changes commit at its end or not at
 all), updated in place, one file. It holds, per article, its file stat, content hash, parsed
 fields (or why it failed) and the id it was first published with; cleaned bodies by content;
-per feed file the fingerprint of what it was rendered from; and per publish target the objects
-refeed put there (what it may update or delete, and nothing else). A store that is missing, from
+per feed file the fingerprint of what it was rendered from; the feeds the last build advertised
+(what ``refeed feeds`` lists); and per publish target the objects refeed put there (what it may
+update or delete, and nothing else). A store that is missing, from
 another version or unreadable is started afresh with one warning, never a crash.
 """
 
@@ -20,13 +21,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from .errors import RefeedError, StateError
-from .models import Article, Entry, Listing, StoredObject
+from .models import Article, Entry, FeedFormat, FeedKind, Listing, PublishedFeed, StoredObject
 
 log = logging.getLogger("refeed")
-SCHEMA_VERSION = 3  # 2 added the items table, 3 the objects table; older stores gain them in place
+# 2 added the items table, 3 the objects table, 4 published_feeds; older stores gain them in place
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -46,6 +48,10 @@ CREATE TABLE IF NOT EXISTS objects (
     headers TEXT NOT NULL, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     PRIMARY KEY (target, file)
 );
+CREATE TABLE IF NOT EXISTS published_feeds (
+    position INTEGER PRIMARY KEY, dir TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL,
+    items INTEGER NOT NULL, newest TEXT, files TEXT NOT NULL, urls TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS thumbs (
     url TEXT NOT NULL, mode TEXT NOT NULL, length INTEGER NOT NULL, type TEXT NOT NULL,
     media TEXT, ok INTEGER NOT NULL, checked REAL NOT NULL, error TEXT, PRIMARY KEY (url, mode)
@@ -62,6 +68,14 @@ class LockedError(RefeedError):
             f"{path}: another refeed build or watch is running on this state directory; "
             "try again later, or set state.lock: wait to queue behind it"
         )
+
+
+class StoreBusy(RefeedError):
+    """A build is committing to the store this very moment; a reader gave up rather than hang."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path}: a build is writing the state store; try again in a moment")
 
 
 class StoreDamaged(RefeedError):
@@ -188,7 +202,7 @@ class State:
 
     def forget_everything(self) -> None:
         """Everything but the identity registry: ids must outlive any rebuild."""
-        for table in ("meta", "articles", "items", "cleaned", "feeds"):
+        for table in ("meta", "articles", "items", "cleaned", "feeds", "published_feeds"):
             self.db.execute(f"DELETE FROM {table}")
 
     # ----------------------------------------------------------------- items
@@ -312,6 +326,28 @@ class State:
         else:
             self.db.execute("INSERT OR REPLACE INTO feeds VALUES (?, ?)", (file, fingerprint))
 
+    # ----------------------------------------------------------------- published feeds
+    # What index.html lists, as of the last build that wrote it: ``refeed feeds`` reads it with
+    # :func:`read_published_feeds` (no lock: it must answer while watch builds).
+
+    def set_published_feeds(self, feeds: list[PublishedFeed]) -> None:
+        """Replace the list (in index.html's order); from now on the store has one."""
+        self.db.execute("DELETE FROM published_feeds")
+        self.db.executemany(
+            "INSERT INTO published_feeds VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (position, feed.dir, feed.kind, feed.title, feed.items,
+                 feed.newest.isoformat() if feed.newest else None,
+                 json.dumps(feed.files, ensure_ascii=False), json.dumps(feed.urls, ensure_ascii=False))
+                for position, feed in enumerate(feeds)
+            ],
+        )  # fmt: skip
+        self.set_meta(_LISTED, "yes")
+
+    def lists_published_feeds(self) -> bool:
+        """False until a build under this schema has recorded them (a store from before 4)."""
+        return self.meta(_LISTED) is not None
+
     # ----------------------------------------------------------------- published objects
     # Not forgotten by a full rebuild: they are facts about the bucket, not about the articles.
 
@@ -370,6 +406,65 @@ def write_status(folder: Path, status: dict[str, Any]) -> None:
 
 
 _WHERE = "choose a writable folder with state.dir or --state"
+_LISTED = "published_feeds"  # meta key: the published_feeds table holds a build's list
+BUSY_SECONDS = 2.0  # how long a reader waits for a build's commit before saying so
+
+
+def read_published_feeds(folder: Path) -> list[PublishedFeed] | None:
+    """The feeds the last build advertised, read from ``folder``'s store without writing
+    anything; None when no build has recorded them there (no store, or one from before
+    schema 4 not built since).
+
+    Neither the lock nor the schema upgrade of :func:`open_state`: both write, and a ``watch``
+    holds the lock for a whole build. SQLite's own read lock gives the last committed build's
+    list (a build commits at its end); only during that commit does a reader wait, and after
+    :data:`BUSY_SECONDS` it is a :class:`StoreBusy`, never a hang.
+    """
+    if folder.exists() and not folder.is_dir():
+        raise StateError(str(folder), f"not a folder, {_WHERE}")
+    path = folder / "state.sqlite3"
+    if not path.is_file():
+        return None
+    try:
+        db = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS,
+            isolation_level=None,
+        )  # fmt: skip
+    except sqlite3.Error as exc:
+        raise StateError(str(path), f"cannot be opened: {exc}") from None
+    try:
+        db.execute("BEGIN")  # one snapshot: the version, the marker and the rows of one build
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            reason = (
+                f"written by a newer refeed (schema {version}, this one reads {SCHEMA_VERSION})"
+            )
+            raise StateError(str(path), reason)
+        if version < SCHEMA_VERSION:
+            return None
+        if db.execute("SELECT 1 FROM meta WHERE key = ?", (_LISTED,)).fetchone() is None:
+            return None
+        rows = db.execute(
+            "SELECT dir, kind, title, items, newest, files, urls FROM published_feeds"
+            " ORDER BY position"
+        ).fetchall()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+            raise StoreBusy(path) from None
+        raise StateError(str(path), f"cannot be read: {exc}") from None
+    except sqlite3.Error as exc:
+        raise StateError(str(path), f"cannot be read: {exc}") from None
+    finally:
+        db.close()
+    return [
+        PublishedFeed(
+            dir=feed_dir, kind=cast(FeedKind, kind), title=title, items=items,
+            newest=datetime.fromisoformat(newest) if newest else None,
+            files=cast(dict[FeedFormat, str], json.loads(files)),
+            urls=cast(dict[FeedFormat, str], json.loads(urls)),
+        )
+        for feed_dir, kind, title, items, newest, files, urls in rows
+    ]  # fmt: skip
 
 
 @contextlib.contextmanager

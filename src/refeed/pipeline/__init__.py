@@ -17,7 +17,7 @@ from functools import partial
 from .. import assemble, load, state, thumbs
 from ..config import Config, PublishConfig
 from ..errors import ArticleError, ConfigError, WriteError
-from ..models import Article, Entry, Problem, RunReport
+from ..models import Article, Entry, Problem, PublishedFeed, RunReport
 from ..publish.objects import content_type
 from .bodies import tag_notes
 from .entries import enclosures, make_entries
@@ -51,7 +51,9 @@ from .run import (
 )
 from .uploads import check_targets, publish_output, require_client
 
-__all__ = ["build", "check", "record_refusal", "served_type", "upload", "validate"]
+__all__ = [
+    "build", "check", "published_feeds", "record_refusal", "served_type", "upload", "validate",
+]  # fmt: skip
 
 
 def served_type(rel: str) -> str:
@@ -117,6 +119,12 @@ def check(cfg: Config) -> list[Problem]:
     for path, note in tag_notes(cfg, published):
         log.warning("%s: %s", path, note)
     return [*not_followed, *problems, *check_targets(cfg)]
+
+
+def published_feeds(cfg: Config) -> list[PublishedFeed] | None:
+    """The feeds the last build advertised (index.html's rows, in its order), from the state
+    store, building and writing nothing; None when no build has recorded them there yet."""
+    return state.read_published_feeds(cfg.state_dir)
 
 
 def upload(cfg: Config, *, verify: bool = False, now: datetime | None = None) -> RunReport:
@@ -240,8 +248,14 @@ def _seen_before(cfg: Config, error: str) -> bool:
 
 
 def _outputs_intact(run: Run) -> bool:
+    """Whether a build with nothing changed may skip producing: every output is there, and so
+    is the list of feeds (a store from before schema 4 gets one from the next build)."""
     files = [*run.store.feed_fingerprints(), *page_files(run.cfg)]
-    return bool(files) and all((run.cfg.output.dir / rel).is_file() for rel in files)
+    return (
+        bool(files)
+        and run.store.lists_published_feeds()
+        and all((run.cfg.output.dir / rel).is_file() for rel in files)
+    )
 
 
 def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: bool) -> None:

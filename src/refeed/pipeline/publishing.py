@@ -21,8 +21,10 @@ from ..models import (
     PREVIEW_FILE,
     STYLESHEET_FILE,
     Feed,
+    FeedFormat,
     FeedOutput,
     Problem,
+    PublishedFeed,
 )
 from ..urls import join_path
 from .entries import fill
@@ -217,6 +219,22 @@ def announce(cfg: Config, files: Iterable[str]) -> None:
             log.warning("WebSub hub %s not told: %s", hub, failure)
 
 
+def published(feed: Feed, formats: tuple[FeedFormat, ...]) -> PublishedFeed:
+    """``feed`` as index.html lists it: its label, item count, newest item, files and URLs."""
+    from .. import pages as html_pages
+
+    formats = tuple(fmt for fmt in formats if fmt in feed.self_urls)
+    return PublishedFeed(
+        dir=feed.spec.dir,
+        kind=feed.spec.kind,
+        title=html_pages.index_label(feed),
+        items=len(feed.entries),
+        newest=feed.entries[0].published if feed.entries else None,
+        files={fmt: feed.spec.file(fmt) for fmt in formats},
+        urls={fmt: feed.self_urls[fmt] for fmt in formats},
+    )
+
+
 def publish_pages(run: Run, feeds: list[Feed]) -> None:
     """feeds.opml (every feed, nested like the categories, for one-click import), index.html and
     feed.css, each when the config asks for it (same atomic, lazy writer)."""
@@ -236,6 +254,14 @@ def publish_pages(run: Run, feeds: list[Feed]) -> None:
         )  # fmt: skip
     if cfg.output.stylesheet:
         pages[STYLESHEET_FILE] = html_pages.stylesheet()
+    # What `refeed feeds` lists, recorded now (with output.index off too) rather than read back
+    # from the feed files later: these are index.html's very rows (its labels and order, the
+    # newest item as it shows it) with no feed parsed, whatever the formats (a JSON-only site
+    # has no XML to read); a kept-empty orphan is told from an empty feed by its spec, which no
+    # file holds; and the list commits with the build, so it is never half of one build and
+    # half of the next. The price: schema 4, and a lost store lists nothing until a build.
+    ordered = html_pages.index_order(feeds)
+    run.store.set_published_feeds([published(feed, cfg.output.formats) for feed in ordered])
     for rel, data in pages.items():
         changed = guarded(run, partial(write.write_if_changed, cfg.output.dir, rel, data))
         if changed is not None:
