@@ -220,6 +220,41 @@ def test_preview_config_rewrites_only_what_the_preview_needs(tmp_path: Path) -> 
     assert previewed.articles == cfg.articles and previewed.clean == cfg.clean
 
 
+def test_a_folder_without_index_is_not_found_and_never_listed(preview: Preview) -> None:
+    response = preview.get("categories/good/")
+    assert response.status_code == 404 and "Directory listing" not in response.text
+    assert preview.get("categories/").status_code == 404
+
+
+def _loopback6() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize(("bind", "host"), [("::1", "[::1]"), ("::", "127.0.0.1")])
+def test_an_ipv6_bind_is_served(tmp_path: Path, bind: str, host: str) -> None:
+    if not _loopback6():  # a machine without IPv6: said in one line, never a traceback
+        (tmp_path / "articles").mkdir()
+        (tmp_path / "config.yaml").write_text(yaml.safe_dump(BASE_CONFIG), encoding="utf-8")
+        result = run_cli("serve", "--bind", bind, "--port", "0", cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.startswith("refeed: --bind: ")
+        return
+    running = Preview(tmp_path, "--bind", bind)
+    try:
+        assert running.index_url.startswith(f"http://{host}:")
+        assert running.get("atom.xml").status_code == 200
+        assert f"http://{host}:".encode() in running.get("atom.xml").content  # feeds point here
+        if bind == "::":  # every address: IPv6 loopback answers too
+            port = running.base.rsplit(":", 1)[1].strip("/")
+            assert httpx.get(f"http://[::1]:{port}/index.html", timeout=DEADLINE).status_code == 200
+    finally:
+        running.stop()
+
+
 def test_a_port_in_use_is_one_line_naming_the_flag(tmp_path: Path) -> None:
     (tmp_path / "articles").mkdir()
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(BASE_CONFIG), encoding="utf-8")
@@ -252,3 +287,4 @@ def test_a_bad_flag_is_one_line_naming_it(
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith(f"refeed: {named}: ")
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / ".refeed-preview").exists() or named == "--bind"  # nothing made

@@ -231,15 +231,16 @@ def test_a_reload_with_a_selector_lexbor_refuses_is_refused_whole_and_recorded(
 def test_watch_refuses_to_start_on_a_config_a_build_would_fail_on(tmp_path: Path) -> None:
     (tmp_path / "articles").mkdir()
     data = {key: dict(value) for key, value in BASE_CONFIG.items()}
-    data["clean"] = {"remove": ["p:::nope"]}
+    data["clean"] = {"remove": ["p:::nope", ".fine", "div[[["]}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
     result = subprocess.run(
         [sys.executable, "-m", "refeed", "watch"], cwd=tmp_path, capture_output=True, text=True,
         timeout=60,
     )  # fmt: skip
-    assert result.returncode == 2 and result.stderr.startswith(
-        "refeed: config.yaml: clean.remove[0]"
-    )
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2 and len(lines) == 2  # every bad selector, one line each
+    assert lines[0].startswith("refeed: config.yaml: clean.remove[0]: not a CSS selector")
+    assert lines[1].startswith("refeed: config.yaml: clean.remove[2]: not a CSS selector")
 
 
 def test_watch_names_old_problems_at_start_and_lists_files_with_v(tmp_path: Path) -> None:

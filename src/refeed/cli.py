@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(exc), EXIT_LOCKED)
     except KeyboardInterrupt:
         return _fail("interrupted; the feeds already written are complete", EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `refeed build -v | head`: the reader had what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # none at exit either
+        return EXIT_OK
     except Exception as exc:  # a bug: said in one line; the traceback only on request
         if os.environ.get("REFEED_DEBUG"):
             raise

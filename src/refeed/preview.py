@@ -8,14 +8,17 @@ deploy/nginx.conf gives them, and tells browsers not to cache them, so a reload 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -70,8 +73,27 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
 
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        """A folder without index.html is not found, as nginx (no autoindex) has it: no listing
+        of the preview's files."""
+        self.send_error(HTTPStatus.NOT_FOUND)
+
     def log_message(self, format: str, *args: object) -> None:
         log.debug("serve: %s %s", self.address_string(), format % args)
+
+
+class _Server(ThreadingHTTPServer):
+    """IPv4, or IPv6 for an IPv6 address: ``::`` takes IPv4 too (the URLs say 127.0.0.1)."""
+
+    def __init__(self, address: tuple[str, int], handler: Callable[..., _Handler]) -> None:
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        super().__init__(address, handler)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6:  # both families where the system allows
+            with contextlib.suppress(OSError):
+                self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        super().server_bind()
 
 
 class PreviewServer:
@@ -81,15 +103,15 @@ class PreviewServer:
     def __init__(self, *, host: str, port: int, folder: Path) -> None:
         self.folder = folder
         self.output = folder / "feeds"
+        if not 0 <= port <= 65535:  # before anything is created
+            raise UsageError("--port", f"{port}: not a port (0 to 65535; 0 picks a free one)")
         try:
             self.output.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise UsageError("--preview", f"{folder}: {exc.strerror or exc}") from None
-        if not 0 <= port <= 65535:
-            raise UsageError("--port", f"{port}: not a port (0 to 65535; 0 picks a free one)")
         handler = partial(_Handler, directory=str(self.output))
         try:  # bound first: port 0 picks a free one, and the feeds must carry the real port
-            self.http = ThreadingHTTPServer((host, port), handler)
+            self.http = _Server((host, port), handler)
         except OSError as exc:  # in use, an address this machine does not have, a name unknown
             if exc.errno == errno.EADDRINUSE:
                 raise UsageError("--port", f"{port}: in use on {host}; choose another") from None

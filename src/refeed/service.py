@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import pipeline
 from .config import Config, load_config
-from .errors import ConfigError
+from .errors import ConfigError, RefeedError
 from .events import ArticleEvents
 from .models import RunReport
 
@@ -172,7 +172,10 @@ class Service:
                     self.cfg, settle=self.cfg.watch.settle, repeat_known=self.first, full=full
                 )
                 self.first = False
-            except Exception as exc:
+            except RefeedError as exc:  # an operator's problem (the lock held, a folder): as is
+                log.error("build failed, previous feeds kept: %s", exc)
+                return
+            except Exception as exc:  # a bug: the class names it for the report
                 log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
                 return
         for rel in report.written:
@@ -186,6 +189,8 @@ class Service:
                 len(report.written), len(report.unchanged), len(report.uploaded),
                 len(report.deleted), report.seconds,
             )  # fmt: skip
+        if report.pending and self.events is not None:  # too fresh to publish yet: no event
+            self._changed()  # may follow, so look again once they have settled
         if self.after_build is not None:
             self.after_build(self.cfg, report)
         if report.next_due is not None:

@@ -46,15 +46,26 @@ class Rules:
     combined: str
 
 
+class SelectorError(ValueError):
+    """CSS selectors lexbor cannot apply: one line per selector, each naming its key."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
 @lru_cache(maxsize=8)
 def compile_rules(selectors: tuple[str, ...]) -> Rules:
-    """Check CSS selectors; raises ValueError naming the first one that is not valid."""
+    """Check CSS selectors; raises SelectorError naming every one that is not valid."""
+    problems = []
     for index, selector in enumerate(selectors):
         error = tree.selector_error(selector) if selector.strip() else "empty"
         if error is not None:
-            raise ValueError(
+            problems.append(
                 f"clean.remove[{index}]: not a CSS selector ({error}), got {selector!r}"
             )
+    if problems:
+        raise SelectorError(problems)
     return Rules(tuple(selectors), ", ".join(selectors))
 
 

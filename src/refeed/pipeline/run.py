@@ -94,8 +94,8 @@ def rules(cfg: Config) -> clean.Rules:
 
     try:
         return clean.compile_rules(cfg.clean.remove)
-    except ValueError as exc:
-        raise ConfigError(cfg.source, [str(exc)]) from None
+    except clean.SelectorError as exc:
+        raise ConfigError(cfg.source, exc.problems) from None
 
 
 class Scanned(NamedTuple):
