@@ -9,6 +9,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -481,3 +482,50 @@ def test_hostile_names_and_titles_reach_no_reader_as_markup(
     ROBUSTNESS[f"hostile names and titles ({engine})"] = (
         f"{len(HOSTILE_NAMES)} names in {len(feeds)} feeds: no markup, no validator text warning"
     )
+
+
+def test_ctrl_c_at_random_moments_ends_every_build_in_one_line(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, the worker pools included: the build always ends,
+    with exit 130 and one line, and leaves no process behind."""
+    rng = random.Random(11)
+    _site(tmp_path, 1500)  # enough for the parse, clean and render pools
+    ended = interrupted = 0
+    for _ in range(12):
+        shutil.rmtree(tmp_path / ".refeed", ignore_errors=True)  # a cold build every time
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path,
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.3, 2.5))
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        try:
+            _, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError("a build hung after Ctrl-C") from None
+        assert proc.returncode in (0, 130), stderr
+        if proc.returncode == 130:
+            interrupted += 1
+            assert stderr == "refeed: interrupted; the feeds already written are complete\n"
+        ended += 1
+        deadline = time.monotonic() + 10
+        while _alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(proc.pid), "a worker outlived the interrupted build"
+    ROBUSTNESS["Ctrl-C'd cold builds that ended in one line (interrupted)"] = (
+        f"{ended}/12 ({interrupted})"
+    )
+    assert interrupted >= 6
+
+
+def _alive(group: int) -> bool:
+    """Whether any process of the group is still running (a zombie has ended)."""
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False

@@ -226,6 +226,17 @@ def test_a_reload_with_a_selector_lexbor_refuses_is_refused_whole_and_recorded(
     assert "clean.remove[0]" in status["last_error"] and status["config_refused_at"]
     (watcher.articles / "after.md").write_text(article("Still built"), encoding="utf-8")
     wait_for(lambda: b"Still built" in watcher.feed(), "a build under the running config")
+    status = json.loads((watcher.root / ".refeed/status.json").read_text(encoding="utf-8"))
+    assert "clean.remove[0]" in status["last_error"] and status["config_refused_at"]  # kept
+    watcher.write_config(site={"title": "Mended"}, watch={"interval": 1, "settle": 1})
+    watcher.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: b"<title>Mended</title>" in watcher.feed(), "the mended config's build")
+
+    def cleared() -> bool:
+        status = json.loads((watcher.root / ".refeed/status.json").read_text(encoding="utf-8"))
+        return status["last_error"] is None and "config_refused_at" not in status
+
+    wait_for(cleared, "the refusal cleared by the accepted reload")
 
 
 def test_watch_refuses_to_start_on_a_config_a_build_would_fail_on(tmp_path: Path) -> None:

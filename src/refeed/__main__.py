@@ -1,7 +1,5 @@
 """``python -m refeed`` runs the command line."""
 
-import sys
+from .cli import entry_point
 
-from .cli import main
-
-sys.exit(main())
+entry_point()

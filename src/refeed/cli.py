@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import posixpath
+import signal
 import sys
 import time
 import unicodedata
@@ -67,6 +68,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         detail = f"{type(exc).__name__}: {exc}"
         return _fail(f"internal error: {detail} (a bug: REFEED_DEBUG=1 shows where)", EXIT_INTERNAL)
+
+
+def entry_point() -> NoReturn:
+    """The ``refeed`` command: :func:`main`, then exit with its code. Once the command is done,
+    a late Ctrl-C (while the interpreter shuts down, where Python would let the signal kill the
+    process with no word) changes nothing: the work is finished, the exit code says how."""
+    code = main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
 
 
 def _fail(message: str, code: int = EXIT_CONFIG) -> int:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
+from typing import NamedTuple
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -33,6 +34,11 @@ from .models import RunReport
 log = logging.getLogger("refeed")
 Loader = Callable[[Path], Config]
 AfterBuild = Callable[[Config, RunReport], None]
+
+
+class Refusal(NamedTuple):
+    error: ConfigError
+    at: datetime
 
 
 class Service:
@@ -54,6 +60,7 @@ class Service:
         self.build_lock = threading.Lock()
         self.first = True  # the first build says every known problem once
         self.events: ArticleEvents | None = None
+        self.refusal: Refusal | None = None  # the last reload refused, until one is taken
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
@@ -95,12 +102,15 @@ class Service:
         try:
             cfg = validate(self.loader(self.config_path))
         except ConfigError as exc:  # all or nothing: the running config stays in force
+            with self.build_lock:  # not while a build writes status.json
+                self.refusal = Refusal(exc, datetime.now(UTC))
+                pipeline.record_refusal(self.cfg, exc, self.refusal.at)
             log.error(
                 "config reload refused, the running config stays: %s: %s",
                 exc.source, "; ".join(exc.problems),
             )  # fmt: skip
-            pipeline.record_refusal(self.cfg, exc, datetime.now(UTC))
             return
+        self.refusal = None
         self.cfg = cfg
         log.info("config reloaded from %s", self.config_path)
         self._schedule()
@@ -178,6 +188,9 @@ class Service:
             except Exception as exc:  # a bug: the class names it for the report
                 log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
                 return
+            finally:  # the build wrote status.json: the refusal stays until a reload is taken
+                if self.refusal is not None:
+                    pipeline.record_refusal(self.cfg, self.refusal.error, self.refusal.at)
         for rel in report.written:
             log.debug("wrote %s", rel)  # watch -v
         for rel in report.pruned:

@@ -221,13 +221,16 @@ def inherited(work: Callable[[int], R], count: int, min_jobs: int) -> list[R]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         workers,
         mp_context=multiprocessing.get_context("fork"),
         initializer=_inherit,
         initargs=(work, os.getpid()),  # forked, not pickled
-    ) as pool:
+    )
+    try:
         return cast(list[R], list(pool.map(_call_inherited, range(count))))
+    finally:
+        pool.shutdown(cancel_futures=True)  # interrupted: what is queued is dropped, not run
 
 
 def _cores() -> int:
@@ -252,7 +255,11 @@ def _inherit(work: Callable[[int], object], parent: int) -> None:
 
 def _die_with(parent: int) -> None:
     """In a worker: end with the build. A build killed outright (cron's timeout, the OOM killer)
-    must not leave workers behind that wait forever and hold its state lock."""
+    must not leave workers behind that wait forever and hold its state lock.
+
+    Ctrl-C reaches the whole process group: only the build handles it. A worker interrupted
+    inside the pool's own queue code can leave the pool deadlocked; it finishes its chunk."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import ctypes
 
