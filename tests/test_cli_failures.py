@@ -74,6 +74,13 @@ def _output_is_a_file(root: Path) -> list[str]:
     return ["build"]
 
 
+def _categories_a_file(root: Path) -> list[str]:
+    _site(root)
+    (root / "feeds").mkdir()
+    (root / "feeds/categories").write_text("x", encoding="utf-8")
+    return ["build"]
+
+
 def _output_flag_is_a_file(root: Path) -> list[str]:
     _site(root)
     (root / "out").write_text("x", encoding="utf-8")
@@ -121,6 +128,7 @@ CASES: dict[str, tuple[Setup, int, str]] = {
     "--articles a file": (_articles_is_a_file, 2, "--articles: file: not a folder"),
     "output a file": (_output_is_a_file, 3, "feeds: not a folder; set output.dir or --output"),
     "--output a file": (_output_flag_is_a_file, 2, "--output: out: not a folder"),
+    "categories a file": (_categories_a_file, 3, "feeds: categories in it is not a folder, where refeed keeps its categories; move it away"),
     "output uncreatable": (_output_cannot_be_created, 3, "/dev/null/feeds: cannot be created"),
     "output not writable": (_output_not_writable, 3, "refeed-test-output: cannot be created"),
     "state a file": (_state_is_a_file, 6, "statefile: not a folder, choose a writable folder"),
@@ -190,3 +198,16 @@ def _refeed(
         [sys.executable, "-m", "refeed", *args],
         cwd=cwd, capture_output=True, text=True, timeout=120, env=env, preexec_fn=limit,
     )  # fmt: skip
+
+
+def test_check_finds_a_file_where_refeed_keeps_a_folder_of_feeds(tmp_path: Path) -> None:
+    _categories_a_file(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "refeed", "check"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.endswith(
+        "feeds: categories in it is not a folder, where refeed keeps its categories; move it away\n"
+    )

@@ -331,8 +331,10 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(
             str(path), ["no such file; `refeed init` writes one, or pass --config PATH"]
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(path), [f"cannot be read: {exc}"]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(str(path), [f"cannot be read: not UTF-8 ({exc.reason})"]) from None
     try:
         data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:

@@ -45,6 +45,7 @@ from .run import (
     fingerprint,
     folder_problem,
     log,
+    output_problem,
     page_files,
     rules,
     scan_articles,
@@ -69,8 +70,11 @@ def validate(cfg: Config) -> None:
     problems = []
     if not cfg.articles.dir.is_dir():
         problems.append(f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}")
-    for folder, key in ((cfg.output.dir, "output.dir"), (cfg.state_dir, "state.dir")):
-        if (unusable := folder_problem(folder, key)) is not None:
+    for folder, key, judge in (
+        (cfg.output.dir, "output.dir", output_problem),
+        (cfg.state_dir, "state.dir", folder_problem),
+    ):
+        if (unusable := judge(folder, key)) is not None:
             problems.append(f"{key}: {unusable}, got {str(folder)!r}")
     if problems:
         raise ConfigError(cfg.source, problems)
@@ -91,8 +95,11 @@ def check(cfg: Config) -> list[Problem]:
     rules(cfg)
     require_client(cfg)
     problems: list[Problem] = []
-    for folder, where in ((cfg.output.dir, "output.dir"), (cfg.state_dir, "state.dir")):
-        if (unusable := folder_problem(folder, where)) is not None:
+    for folder, where, judge in (
+        (cfg.output.dir, "output.dir", output_problem),
+        (cfg.state_dir, "state.dir", folder_problem),
+    ):
+        if (unusable := judge(folder, where)) is not None:
             problems.append(Problem(str(folder), unusable))
             log.warning("%s", problems[-1])
     sources, not_followed, drafts = scan_articles(cfg)
@@ -193,7 +200,7 @@ def _build(
     full: bool,
 ) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
-    if (problem := folder_problem(cfg.output.dir, "output.dir or --output")) is not None:
+    if (problem := output_problem(cfg.output.dir, "output.dir or --output")) is not None:
         unusable = WriteError(str(cfg.output.dir), problem)  # one line, not one per feed file
         unusable.repeated = _seen_before(cfg, str(unusable))
         raise unusable

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
-from .. import load, state
+from .. import assemble, load, state
 from ..__about__ import __version__
 from ..config import Config
 from ..errors import ConfigError, WriteError
@@ -156,6 +156,17 @@ def _not_a_post(rel: str, *, hexo_source: bool, post_stems: set[str]) -> str | N
 
 HEXO_POSTS = "_posts"
 _POST_FOLDERS = frozenset([HEXO_POSTS, "_drafts"])
+
+
+def output_problem(folder: Path, where: str) -> str | None:
+    """:func:`folder_problem` for the output folder, and a file in the place of one of the
+    folders refeed keeps in it (else every feed file below it fails on its own line)."""
+    if (problem := folder_problem(folder, where)) is not None:
+        return problem
+    for name in (assemble.CATEGORY_ROOT, assemble.TAG_ROOT, "media"):
+        if (folder / name).exists() and not (folder / name).is_dir():
+            return f"{name} in it is not a folder, where refeed keeps its {name}; move it away"
+    return None
 
 
 def folder_problem(folder: Path, where: str) -> str | None:
