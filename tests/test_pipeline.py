@@ -318,8 +318,9 @@ def work(index):
     Path(sys.argv[1], str(os.getpid())).touch()
     time.sleep(60)
 
-for _ in run.parallel(work, list(range(run.POOL_MIN_JOBS))):
-    pass
+with run.parallel(work, list(range(run.POOL_MIN_JOBS))) as results:
+    for _ in results:
+        pass
 """
 
 

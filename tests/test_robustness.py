@@ -504,8 +504,9 @@ def test_ctrl_c_at_random_moments_ends_every_build_in_one_line(tmp_path: Path) -
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             raise AssertionError("a build hung after Ctrl-C") from None
-        assert proc.returncode in (0, 130), stderr
-        if proc.returncode == 130:
+        # 130, or killed by SIGINT itself (Popen's -2), which a shell also shows as 130
+        assert proc.returncode in (0, 130, -signal.SIGINT), stderr
+        if proc.returncode != 0:
             interrupted += 1
             assert stderr == "refeed: interrupted; the feeds already written are complete\n"
         ended += 1

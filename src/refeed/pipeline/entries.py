@@ -262,7 +262,8 @@ def clean_all(run: Run, jobs: list[CleanJob]) -> dict[str, CleanedBody | str]:
     work = partial(clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
                    selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length,
                    settings=settings_of(run.cfg), sanitizer=cfg.clean.sanitizer)  # fmt: skip
-    return dict(zip((job.key for job in jobs), parallel(work, jobs), strict=True))
+    with parallel(work, jobs) as results:
+        return dict(zip((job.key for job in jobs), results, strict=True))
 
 
 def clean_one(

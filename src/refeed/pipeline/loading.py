@@ -64,6 +64,40 @@ def compare(run: Run, settle: float) -> Scan:
     return found
 
 
+def _load_parsed(
+    run: Run,
+    found: Scan,
+    parsed: Iterable[Read],
+    loaded: list[Listing],
+    private: list[Problem],
+    *,
+    progress: Progress | None,
+    total: int,
+) -> None:
+    """The modified files' listings, from their parses as the workers deliver them."""
+    store, report = run.store, run.report
+    if not store.knows_identities() and store.meta("ids_from_feeds") is None:
+        # A new store: ids come back from the published feeds (once; all the parses are needed
+        # first, so only when there are feeds to read).
+        store.set_meta("ids_from_feeds", "read")
+        if published := write.published_items(run.cfg.output.dir):
+            parsed = list(parsed)
+            run.recovered = recover_ids(published, parsed)
+    for index, ((source, maybe_stored), outcome) in enumerate(
+        zip(found.modified, parsed, strict=True)
+    ):
+        if progress is not None:
+            progress(len(found.unchanged) + index, total)
+        try:
+            article = load_modified(run, source, maybe_stored, outcome, found.gone)
+        except ArticleError as exc:
+            log.warning("%s", exc)
+            report.skipped.append(Problem(source.rel, exc.reason))
+        else:
+            if (listing := list_public(run, article, private)) is not None:
+                loaded.append(listing)
+
+
 def meta_time(store: state.State, key: str) -> datetime | None:
     """A moment kept in the store's meta table (held-back post or stale probe falling due)."""
     try:
@@ -116,29 +150,10 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     for article in store.each_decoded(unlisted):
         if (listing := list_public(run, article, private)) is not None:
             loaded.append(listing)
-    parsed: Iterable[Read] = parallel(
+    with parallel(
         partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
-    )
-    if not store.knows_identities() and store.meta("ids_from_feeds") is None:
-        # A new store: ids come back from the published feeds (once; all the parses are needed
-        # first, so only when there are feeds to read).
-        store.set_meta("ids_from_feeds", "read")
-        if published := write.published_items(run.cfg.output.dir):
-            parsed = list(parsed)
-            run.recovered = recover_ids(published, parsed)
-    for index, ((source, maybe_stored), outcome) in enumerate(
-        zip(found.modified, parsed, strict=True)
-    ):
-        if progress is not None:
-            progress(len(found.unchanged) + index, total)
-        try:
-            article = load_modified(run, source, maybe_stored, outcome, found.gone)
-        except ArticleError as exc:
-            log.warning("%s", exc)
-            report.skipped.append(Problem(source.rel, exc.reason))
-        else:
-            if (listing := list_public(run, article, private)) is not None:
-                loaded.append(listing)
+    ) as results:
+        _load_parsed(run, found, results, loaded, private, progress=progress, total=total)
     loaded.sort(key=lambda listing: listing.source)
     held = hold_back(run, loaded) if run.cfg.articles.future == "hold" else []
     report.held_back = [problem for problem, _ in held]

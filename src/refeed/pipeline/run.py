@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -201,14 +202,18 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
-def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[R]:
+@contextmanager
+def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[Iterator[R]]:
     """``work(item)`` for each item, in order, on every core when there are enough items.
 
     Results arrive while the workers go on, so the caller's own work on them overlaps theirs.
+    A context manager, not a bare generator: leaving the block (Ctrl-C included) shuts the
+    pool down there and then; a generator's cleanup waits for garbage collection, and until
+    then the workers wait for work and the interpreter's exit waits for them.
     """
     workers = _cores()
     if len(items) < POOL_MIN_JOBS or workers < 2:
-        yield from map(work, items)
+        yield map(work, items)
         return
     import multiprocessing  # imported only by builds with enough work for worker processes
     from concurrent.futures import ProcessPoolExecutor
@@ -218,7 +223,7 @@ def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[R]:
         workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
     )
     try:
-        yield from pool.map(work, items, chunksize=max(1, len(items) // (workers * 32)))
+        yield pool.map(work, items, chunksize=max(1, len(items) // (workers * 32)))
     finally:
         pool.shutdown(cancel_futures=True)  # the caller stopped early: drop what is queued
 
