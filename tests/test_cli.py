@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import multiprocessing
 import shutil
 import subprocess
@@ -220,6 +221,26 @@ def test_quiet_says_an_unusable_output_folder_once(make_site: SiteFactory, tmp_p
     again = run("build", "-q", cwd=tmp_path)
     assert again.returncode == 3 and again.stderr == ""
     assert "feeds: not a folder" in run("build", cwd=tmp_path).stderr
+
+
+def test_a_build_that_does_not_finish_keeps_the_last_builds_status_and_says_why(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    make_site({"good.md": GOOD})
+    assert run("build", "-q", cwd=tmp_path).returncode == 0
+    status_file = tmp_path / ".refeed/status.json"
+    before = json.loads(status_file.read_text(encoding="utf-8"))
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text() + "clean: {remove: ['div[[bad']}\n")
+    refused = run("build", "-q", cwd=tmp_path)
+    assert refused.returncode == 2 and "clean.remove[0]" in refused.stderr
+    after = json.loads(status_file.read_text(encoding="utf-8"))
+    assert (
+        after["last_error"].startswith("build refused: ")
+        and "clean.remove[0]" in after["last_error"]
+    )
+    assert after["last_failed_at"] and after["articles"] == before["articles"] == 1
+    assert after["feed_files"] == before["feed_files"] != []
 
 
 def test_a_held_back_post_is_announced_once(make_site: SiteFactory, tmp_path: Path) -> None:

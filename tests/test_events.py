@@ -116,3 +116,33 @@ def test_a_missing_folder_is_said(tmp_path: Path) -> None:
     reason = watcher.start()
     assert reason and "No such file" in reason
     assert watcher.observer is None
+
+
+def test_a_file_saved_through_a_hidden_temporary_and_renamed_is_a_change(
+    watched: tuple[Path, Changes],
+) -> None:
+    folder, changes = watched
+    watcher = ArticleEvents(folder, changes)
+    assert watcher.start() is None
+    try:
+        (folder / ".post.md.tmp").write_text("draft", encoding="utf-8")
+        assert changes.quiet_for(0.5)
+        (folder / ".post.md.tmp").rename(folder / "post.md")  # how editors and rsync save
+        assert changes.seen.wait(DEADLINE), "the rename into view was not reported"
+    finally:
+        watcher.stop()
+
+
+def test_a_folder_replaced_or_gone_is_noticed(watched: tuple[Path, Changes]) -> None:
+    folder, changes = watched
+    link = folder.parent / "current"
+    link.symlink_to(folder)
+    watcher = ArticleEvents(link, changes)
+    assert not watcher.replaced()
+    (folder.parent / "next").mkdir()
+    link.unlink()
+    link.symlink_to(folder.parent / "next")  # an atomic deploy re-points the link
+    assert watcher.replaced()
+    link.unlink()
+    assert watcher.replaced()  # gone
+    assert not ArticleEvents(folder, changes).replaced()

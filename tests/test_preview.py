@@ -235,7 +235,9 @@ def _loopback6() -> bool:
         return False
 
 
-@pytest.mark.parametrize(("bind", "host"), [("::1", "[::1]"), ("::", "127.0.0.1")])
+@pytest.mark.parametrize(
+    ("bind", "host"), [("::1", "[::1]"), ("[::1]", "[::1]"), ("::", "127.0.0.1")]
+)
 def test_an_ipv6_bind_is_served(tmp_path: Path, bind: str, host: str) -> None:
     if not _loopback6():  # a machine without IPv6: said in one line, never a traceback
         (tmp_path / "articles").mkdir()

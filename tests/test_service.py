@@ -307,3 +307,23 @@ def test_with_file_events_off_the_scan_alone_publishes_and_the_log_says_so(
         wait_for(lambda: b"Late" in watcher.feed(), "the scan to find it")
     finally:
         watcher.stop()
+
+
+def test_an_article_folder_swapped_in_place_is_followed(tmp_path: Path) -> None:
+    """An atomic deploy moves the old folder away and the new one in: inotify says nothing of
+    its root, so watch notices the swap itself and watches the new folder."""
+    watcher = Watcher(tmp_path, interval=3600, settle=1)
+    try:
+        wait_for(lambda: b"A good article" in watcher.feed(), "the first build")
+        fresh = tmp_path / "articles.new"
+        fresh.mkdir()
+        (fresh / "good.md").write_text(GOOD, encoding="utf-8")
+        (fresh / "swapped.md").write_text(article("Swapped in", categories=["Good"]), "utf-8")
+        watcher.articles.rename(tmp_path / "articles.old")
+        fresh.rename(watcher.articles)
+        wait_for(lambda: b"Swapped in" in watcher.feed(), "the swapped folder", timeout=15)
+        assert "was replaced; watching the folder now there" in watcher.logged()
+        (watcher.articles / "later.md").write_text(article("Later", categories=["Good"]), "utf-8")
+        wait_for(lambda: b"Later" in watcher.feed(), "an event in the new folder", timeout=15)
+    finally:
+        watcher.stop()

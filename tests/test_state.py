@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from refeed.errors import StateError
 from refeed.models import Article, Entry, Listing, PublishedFeed, StoredObject
 from refeed.state import (
     Item,
@@ -272,3 +273,17 @@ def test_a_store_started_afresh_leaves_no_journal_of_the_old_one(tmp_path: Path)
     with open_state(tmp_path) as store:
         assert store.articles() == {}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lock", "state.sqlite3"]
+
+
+def test_a_store_this_user_may_not_enter_is_a_state_error_not_a_crash(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`refeed feeds` run by another user than the one whose 0700 .refeed/ it reads."""
+    (tmp_path / "state.sqlite3").write_bytes(b"")
+
+    def refused(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", refused)
+    with pytest.raises(StateError, match="cannot be read: Permission denied; run as the user"):
+        read_published_feeds(tmp_path)

@@ -98,6 +98,7 @@ def opml_site(make_site: SiteFactory) -> refeed.Config:
             "tech.md": article("Tech", categories=["Tech"], tags=["ai", "rates"]),
             "evil.md": article("Evil", categories=[['<script>alert("c")</script>Ops', "A/B"]]),
             "bare.md": article("Bare", categories=["<b></b>"]),
+            "comma.md": article("Comma", categories=[["Left, Right", "Sub"]]),
         },
         output={"formats": ["atom", "rss", "json"], "opml": True},
         tags={"feeds": True},
@@ -159,7 +160,7 @@ def test_opml_imports_whole_in_miniflux_freshrss_and_listparser(make_site: SiteF
     data = (cfg.output.dir / "feeds.opml").read_bytes()
     opml = etree.fromstring(data)
     on_disk = feed_urls_on_disk(cfg)
-    assert len(on_disk) == 10  # site, 金融, 美股, 纳指, Tech, Ops, A/B, <b></b>, two tags
+    assert len(on_disk) == 12  # site, 金融, 美股, 纳指, Tech, Ops, A/B, <b></b>, Left, Sub, 2 tags
     for outline in opml.iter("outline"):  # a feed never carries children an importer would skip
         assert not (outline.get("xmlUrl") and len(outline)), outline.attrib
     for importer in (miniflux_import, freshrss_import):
@@ -185,12 +186,22 @@ def test_opml_groups_have_no_feed_url_and_never_an_empty_name(make_site: SiteFac
     assert body is not None
     groups = [o for o in body if o.get("xmlUrl") is None]
     # sorted by folder; a name that is only markup keeps its characters, never nothing
-    assert [g.get("text") for g in groups] == ["b /b", 'alert("c")Ops', "Tech", "金融", "Tags"]
+    assert [g.get("text") for g in groups] == [
+        "b /b",
+        "Left, Right",
+        'alert("c")Ops',
+        "Tech",
+        "金融",
+        "Tags",
+    ]
     assert not any(g.get("type") or g.get("category") for g in groups)
     assert [o.get("text") for o in body if o.get("xmlUrl")] == ["Test Site"]  # only the site feed
-    # a name holding "/" cannot be written as an OPML category path: the attribute is left out
-    slashed = [o for o in opml.iter("outline") if "A/B" in (o.get("title") or "")]
-    assert slashed and slashed[0].get("category") is None
+    # a name holding "/" or "," cannot be written as an OPML category path: left out
+    for name in ("A/B", "Left, Right"):
+        held = [o for o in opml.iter("outline") if name in (o.get("title") or "")]
+        assert held and all(o.get("category") is None for o in held), name
+    paths = {o.get("category") for o in opml.iter("outline") if o.get("category")}
+    assert {"/金融", "/金融/美股", "/金融/美股/纳指", "/Tech"} <= paths
 
 
 def test_opml_and_json_are_deterministic_and_not_rewritten(

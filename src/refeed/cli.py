@@ -232,7 +232,8 @@ def _serve(args: argparse.Namespace, cfg: Config) -> int:
     from .preview import PREVIEW_FOLDER, PreviewServer
 
     folder = args.preview or args.config.resolve().parent / PREVIEW_FOLDER
-    server = PreviewServer(host=args.bind, port=args.port, folder=folder.resolve())
+    host = args.bind.removeprefix("[").removesuffix("]")  # [::1] as copied from a URL
+    server = PreviewServer(host=host, port=args.port, folder=folder.resolve())
     server.run(args.config, lambda path: _overridden(load_config(path), args))
     return EXIT_OK
 

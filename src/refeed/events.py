@@ -60,6 +60,8 @@ class ArticleEvents:
     def __init__(
         self, folder: Path, on_change: Callable[[], None], *, ignored: tuple[Path, ...] = ()
     ) -> None:
+        self.given = folder  # as configured: a symlink re-pointed is a new folder
+        self.identity = _identity(folder)
         self.folder = folder.resolve()
         self.handler = _Handler(self.folder, tuple(p.resolve() for p in ignored), on_change)
         self.observer: BaseObserver | None = None
@@ -85,8 +87,21 @@ class ArticleEvents:
         self.observer = observer
         return None
 
+    def replaced(self) -> bool:
+        """Whether the folder is no longer the one watched (moved away and another put in its
+        place, a symlink re-pointed, deleted): inotify says nothing of its own root then."""
+        return _identity(self.given) != self.identity
+
     def stop(self) -> None:
         if self.observer is not None:
             self.observer.stop()
             self.observer.join(timeout=5)
             self.observer = None
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    try:
+        stat = folder.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino

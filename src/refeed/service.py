@@ -77,10 +77,19 @@ class Service:
             self._schedule()
             self.scheduler.start()
             self._follow_events()
+            ticks = 0
             while not self.stopping.wait(0.2):
                 if self.reload_requested.is_set():
                     self.reload_requested.clear()
                     self.reload()
+                ticks += 1
+                if ticks % 10 == 0 and self.events is not None and self.events.replaced():
+                    log.warning(
+                        "watch: %s was replaced; watching the folder now there",
+                        self.cfg.articles.dir,
+                    )
+                    self._follow_events()
+                    self._changed()
         finally:
             log.info("stopping: letting the build in progress finish")
             if self.events is not None:

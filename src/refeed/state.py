@@ -420,11 +420,17 @@ def read_published_feeds(folder: Path) -> list[PublishedFeed] | None:
     list (a build commits at its end); only during that commit does a reader wait, and after
     :data:`BUSY_SECONDS` it is a :class:`StoreBusy`, never a hang.
     """
-    if folder.exists() and not folder.is_dir():
-        raise StateError(str(folder), f"not a folder, {_WHERE}")
     path = folder / "state.sqlite3"
-    if not path.is_file():
-        return None
+    try:  # a folder this user may not enter (another user's 0700 .refeed/) is no crash
+        if folder.exists() and not folder.is_dir():
+            raise StateError(str(folder), f"not a folder, {_WHERE}")
+        if not path.is_file():
+            return None
+        if not os.access(path, os.R_OK):
+            raise StateError(str(path), "cannot be read by this user; run as the user who builds")
+    except OSError as exc:
+        reason = f"cannot be read: {exc.strerror or exc}; run as the user who builds"
+        raise StateError(str(folder), reason) from None
     try:
         db = sqlite3.connect(
             f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_SECONDS,

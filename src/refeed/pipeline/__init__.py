@@ -16,7 +16,7 @@ from functools import partial
 
 from .. import assemble, load, state, thumbs
 from ..config import Config, PublishConfig
-from ..errors import ArticleError, ConfigError, WriteError
+from ..errors import ArticleError, ConfigError, RefeedError, WriteError
 from ..models import Article, Entry, Problem, PublishedFeed, RunReport
 from ..publish.objects import content_type
 from .bodies import tag_notes
@@ -238,10 +238,23 @@ def _build(
                 store.set_meta("config", "")  # the next build must retry what could not be written
             if run.report.failed or failed_before:
                 remember_problems(store, FAILED_KEY, run.report.failed)
-        finally:
-            run.report.seconds = time.perf_counter() - started
-            store.write_status(_status(run))
+        except BaseException as exc:
+            # A build that did not finish is no build: status.json keeps the last finished
+            # one's figures, and says what stopped this one.
+            store.write_status({**store.read_status(), "last_error": _stopped_by(exc),
+                                "last_failed_at": now.isoformat(timespec="seconds")})  # fmt: skip
+            raise
+        run.report.seconds = time.perf_counter() - started
+        store.write_status(_status(run))
     return run.report
+
+
+def _stopped_by(exc: BaseException) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "build interrupted"
+    if isinstance(exc, ConfigError):
+        return f"build refused: {exc.source}: {'; '.join(exc.problems)}"
+    return f"build failed: {exc}" if isinstance(exc, RefeedError) else f"build failed: {exc!r}"
 
 
 def _seen_before(cfg: Config, error: str) -> bool:
