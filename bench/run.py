@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -150,6 +151,52 @@ def measure(bench: Bench, setup: Callable[[], None], runs: int) -> dict[str, flo
     }
 
 
+WATCH_SETTLE = 1  # seconds: watch.settle for the watch scenario (the figure includes it)
+
+
+def measure_watch(bench: Bench, runs: int) -> dict[str, float]:
+    """``refeed watch`` running (file events on): seconds from writing one article with the
+    newest date to the site feed on disk carrying it, ``watch.settle`` included; peak RSS of
+    the watch process over all the runs."""
+    config = bench.root / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text + f"watch: {{interval: 3600, settle: {WATCH_SETTLE}, events: true}}\n",
+        encoding="utf-8",
+    )
+    feed = bench.root / "feeds" / "atom.xml"
+    proc = subprocess.Popen(
+        [bench.refeed, "watch", "--config", "config.yaml"], cwd=bench.root, env=ENV,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    walls: list[float] = []
+    try:
+        time.sleep(3 + bench.size / 20_000)  # its first build (a no-op: the state is current)
+        for run in range(runs + 1):  # the first is the warm-up
+            bench.edit()
+            title = f"Bench edit {bench.counter}".encode()
+            written = time.perf_counter()
+            deadline = written + 120
+            while title not in feed.read_bytes():
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"refeed watch did not publish the edit in {bench.root}")
+                time.sleep(0.005)
+            if run:
+                walls.append(time.perf_counter() - written)
+            time.sleep(WATCH_SETTLE + 0.5)  # nothing left pending before the next edit
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, _, usage = os.wait4(proc.pid, 0)
+        config.write_text(text, encoding="utf-8")
+    return {
+        "median_s": round(statistics.median(walls), 3),
+        "min_s": round(min(walls), 3),
+        "max_s": round(max(walls), 3),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "runs": runs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark refeed build on a generated corpus.")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000])
@@ -158,7 +205,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=HERE / "results.json")
     parser.add_argument("--refeed", default=str(Path(sys.executable).parent / "refeed"))
     parser.add_argument(
-        "--scenarios", nargs="+", default=["cold", "noop", "edit", "add", "delete", "config"]
+        "--scenarios",
+        nargs="+",
+        default=["cold", "noop", "edit", "add", "delete", "config", "watch"],
     )
     parser.add_argument("--engines", nargs="+", default=["bleach", "nh3"])
     args = parser.parse_args()
@@ -177,7 +226,10 @@ def main() -> None:
                 bench.build()
                 results[str(size)][engine] = {}
                 for name in args.scenarios:
-                    row = measure(bench, getattr(bench, name), args.runs)
+                    if name == "watch":
+                        row = measure_watch(bench, args.runs)
+                    else:
+                        row = measure(bench, getattr(bench, name), args.runs)
                     results[str(size)][engine][name] = row
                     print(
                         f"{size:>9} {engine:<7} {name:<8} {row['median_s']:>9.3f} {row['min_s']:>7.3f} {row['max_s']:>7.3f} {row['peak_rss_mb']:>12.1f}",

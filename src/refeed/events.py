@@ -10,12 +10,17 @@ caller is told why and keeps to its interval scan.
 from __future__ import annotations
 
 import errno
+import warnings
 from collections.abc import Callable
 from pathlib import Path, PurePath
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver
+
+# watchdog's recursive inotify watch warns from its own thread when a folder and its sub-folder
+# appear at once (it adds the sub-folder's watch twice, harmlessly): not a word for the log.
+warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWarning)
 
 # What a writer does to an article; opening and reading (the build's own reads) are not changes.
 _CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
