@@ -272,3 +272,19 @@ def test_a_feed_over_its_byte_budget_gives_the_oldest_items_their_summary(
         ]  # all still there
         full = [len(e.content[0].value) > 40_000 for e in entries]
         assert full[0] and not full[-1] and full == sorted(full, reverse=True)  # newest in full
+
+
+def test_opml_groups_are_named_as_the_config_names_their_category(make_site: SiteFactory) -> None:
+    cfg = make_site(
+        {"deep.md": article("Deep", categories=[["金融", "美股"]])},
+        output={"opml": True},
+        categories={"names": {"金融": {"slug": "finance", "title": "金融 Finance"}}},
+    )
+    refeed.build(cfg, now=NOW)
+    opml = etree.fromstring((cfg.output.dir / "feeds.opml").read_bytes())
+    body = opml.find("body")
+    assert body is not None
+    assert [g.get("text") for g in body if g.get("xmlUrl") is None] == ["金融 Finance"]
+    assert {o.get("category") for o in opml.iter("outline") if o.get("category")} == {
+        "/金融", "/金融/美股",
+    }  # the names articles use, whatever the shown title  # fmt: skip
