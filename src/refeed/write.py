@@ -114,10 +114,11 @@ def read_title(root: Path, rel: str) -> str | None:
     """The channel/feed title of an existing feed file, or None if it cannot be read."""
     from xml.etree import ElementTree
 
-    try:
-        for _, element in ElementTree.iterparse(_target(root, rel), events=("end",)):
-            if element.tag in ("title", "{http://www.w3.org/2005/Atom}title"):
-                return str(element.text or "") or None
+    try:  # the file opened here, closed here: iterparse left early keeps its own file open
+        with _target(root, rel).open("rb") as handle:
+            for _, element in ElementTree.iterparse(handle, events=("end",)):
+                if element.tag in ("title", "{http://www.w3.org/2005/Atom}title"):
+                    return str(element.text or "") or None
     except (OSError, ElementTree.ParseError, WriteError):
         return None
     return None
