@@ -246,3 +246,23 @@ def test_feeds_piped_into_a_reader_that_stops_early_is_no_error(
             timeout=120,
         )
         assert (piped.returncode, piped.stderr) == (0, "")
+
+
+def test_the_table_lines_up_in_a_terminal_with_chinese_paths(
+    make_site: SiteFactory, tmp_path: Path
+) -> None:
+    import unicodedata
+
+    make_site(
+        {"cn.md": article("中文", categories=[["金融", "加密货币"]]), **ARTICLES}, output=FORMATS
+    )
+    assert run("build", "-q", cwd=tmp_path).returncode == 0
+    lines = run("feeds", cwd=tmp_path).stdout.splitlines()
+
+    def column_of(line: str, text: str) -> int:  # terminal columns before ``text``
+        head = line[: line.index(text)]
+        return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in head)
+
+    assert any("金融" in line for line in lines)
+    starts = {column_of(line, "atom,rss,json") for line in lines[1:]}
+    assert starts == {column_of(lines[0], "FORMATS")}  # a Chinese character takes two columns
