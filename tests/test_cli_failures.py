@@ -211,3 +211,23 @@ def test_check_finds_a_file_where_refeed_keeps_a_folder_of_feeds(tmp_path: Path)
     assert result.stderr.endswith(
         "feeds: categories in it is not a folder, where refeed keeps its categories; move it away\n"
     )
+
+
+def test_check_finds_a_folder_where_a_feed_file_goes(tmp_path: Path) -> None:
+    _site(tmp_path)
+    built = subprocess.run(
+        [sys.executable, "-m", "refeed", "build", "-q"], cwd=tmp_path, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    blocked = tmp_path / "feeds/rss.xml"
+    blocked.unlink()
+    blocked.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "refeed", "check"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert result.stderr.endswith(
+        "feeds/rss.xml: a folder where refeed writes a file; move it away\n"
+    )

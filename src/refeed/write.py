@@ -50,6 +50,7 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     except OSError as exc:
         raise WriteError(rel, f"cannot create a file: {exc.strerror or exc}") from None
     tmp = Path(name)
+    existed = target.is_file()
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -60,7 +61,8 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        raise WriteError(rel, f"not written, previous file kept: {exc.strerror or exc}") from None
+        kept = ", previous file kept" if existed else ""
+        raise WriteError(rel, f"not written{kept}: {exc.strerror or exc}") from None
     _fsync_dir(target.parent)
     return True
 

@@ -13,11 +13,23 @@ import os
 import time
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 
 from .. import assemble, load, state, thumbs
 from ..config import Config, PublishConfig
 from ..errors import ArticleError, ConfigError, RefeedError, WriteError
-from ..models import Article, Entry, Problem, PublishedFeed, RunReport
+from ..models import (
+    FEED_FILES,
+    INDEX_FILE,
+    OPML_FILE,
+    PREVIEW_FILE,
+    STYLESHEET_FILE,
+    Article,
+    Entry,
+    Problem,
+    PublishedFeed,
+    RunReport,
+)
 from ..publish.objects import content_type
 from .bodies import tag_notes
 from .entries import enclosures, make_entries
@@ -102,6 +114,10 @@ def check(cfg: Config) -> list[Problem]:
         if (unusable := judge(folder, where)) is not None:
             problems.append(Problem(str(folder), unusable))
             log.warning("%s", problems[-1])
+    for rel in _folders_in_place_of_files(cfg.output.dir):
+        where = str(cfg.output.dir / rel)
+        problems.append(Problem(where, "a folder where refeed writes a file; move it away"))
+        log.warning("%s", problems[-1])
     sources, not_followed, drafts = scan_articles(cfg)
     for problem in not_followed:
         log.warning("%s", problem)
@@ -126,6 +142,19 @@ def check(cfg: Config) -> list[Problem]:
     for path, note in tag_notes(cfg, published):
         log.warning("%s: %s", path, note)
     return [*not_followed, *problems, *check_targets(cfg)]
+
+
+def _folders_in_place_of_files(root: Path) -> list[str]:
+    """Folders named as the files refeed writes (``rss.xml``, ``index.html``…) under ``root``:
+    each would fail its build with exit 3."""
+    names = {*FEED_FILES.values(), PREVIEW_FILE, INDEX_FILE, OPML_FILE, STYLESHEET_FILE}
+    if not root.is_dir():
+        return []
+    return sorted(
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.name in names and path.is_dir() and not path.is_symlink()
+    )
 
 
 def published_feeds(cfg: Config) -> list[PublishedFeed] | None:
