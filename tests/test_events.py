@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,19 @@ class Changes:
         return not self.seen.wait(seconds)
 
 
+@contextmanager
+def watching(
+    folder: Path, changes: Changes, *, ignored: tuple[Path, ...] = ()
+) -> Iterator[ArticleEvents]:
+    """Events for ``folder`` flowing for the block, stopped after it."""
+    watcher = ArticleEvents(folder, changes, ignored=ignored)
+    assert watcher.start() is None
+    try:
+        yield watcher
+    finally:
+        watcher.stop()
+
+
 @pytest.fixture
 def watched(tmp_path: Path) -> tuple[Path, Changes]:
     folder = tmp_path / "articles"
@@ -42,9 +57,7 @@ def test_writes_moves_and_deletes_anywhere_below_are_changes(
     watched: tuple[Path, Changes],
 ) -> None:
     folder, changes = watched
-    watcher = ArticleEvents(folder, changes)
-    assert watcher.start() is None
-    try:
+    with watching(folder, changes):
         for change in (
             lambda: (folder / "sub" / "b.md").write_text("new", encoding="utf-8"),
             lambda: (folder / "a.md").write_text("edited", encoding="utf-8"),
@@ -59,8 +72,6 @@ def test_writes_moves_and_deletes_anywhere_below_are_changes(
             # inotify watches a new folder only once its creation is seen: a file written into
             # it at once can be missed (the scan is the safety net for that); give it the time
             time.sleep(0.3)
-    finally:
-        watcher.stop()
 
 
 def test_reads_hidden_files_and_the_output_and_state_folders_inside_are_not_changes(
@@ -70,9 +81,7 @@ def test_reads_hidden_files_and_the_output_and_state_folders_inside_are_not_chan
     output, state = folder / "feeds", folder / "state"
     output.mkdir()
     state.mkdir()
-    watcher = ArticleEvents(folder, changes, ignored=(output, state))
-    assert watcher.start() is None
-    try:
+    with watching(folder, changes, ignored=(output, state)):
         time.sleep(0.3)
         assert changes.quiet_for(0.3)
         (folder / "a.md").read_bytes()  # the build's own reads
@@ -84,8 +93,6 @@ def test_reads_hidden_files_and_the_output_and_state_folders_inside_are_not_chan
         assert changes.quiet_for(1.0), f"{changes.count} changes reported"
         (folder / "sub" / "b.md").write_text("b", encoding="utf-8")
         assert changes.seen.wait(DEADLINE)
-    finally:
-        watcher.stop()
 
 
 @pytest.mark.parametrize(
@@ -125,15 +132,11 @@ def test_a_file_saved_through_a_hidden_temporary_and_renamed_is_a_change(
     watched: tuple[Path, Changes],
 ) -> None:
     folder, changes = watched
-    watcher = ArticleEvents(folder, changes)
-    assert watcher.start() is None
-    try:
+    with watching(folder, changes):
         (folder / ".post.md.tmp").write_text("draft", encoding="utf-8")
         assert changes.quiet_for(0.5)
         (folder / ".post.md.tmp").rename(folder / "post.md")  # how editors and rsync save
         assert changes.seen.wait(DEADLINE), "the rename into view was not reported"
-    finally:
-        watcher.stop()
 
 
 def test_a_folder_replaced_or_gone_is_noticed(watched: tuple[Path, Changes]) -> None:

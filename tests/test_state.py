@@ -124,29 +124,28 @@ def test_a_store_from_another_schema_version_is_started_afresh(
     assert "schema version 99" in caplog.text
 
 
-def test_a_store_from_the_previous_schema_gains_the_new_table_and_keeps_its_ids(
-    tmp_path: Path,
-) -> None:
+def store_from_before(tmp_path: Path, *, table: str, version: int) -> None:
+    """A store holding one id, as a refeed of schema ``version`` (without ``table``) left it."""
     with open_state(tmp_path) as store:
         store.remember_identity("a.md", "h1", "urn:uuid:first")
     db = sqlite3.connect(tmp_path / "state.sqlite3")
-    db.execute("DROP TABLE items")
-    db.execute("PRAGMA user_version = 1")
+    db.execute(f"DROP TABLE {table}")
+    db.execute(f"PRAGMA user_version = {version}")
     db.commit()
     db.close()
+
+
+def test_a_store_from_the_previous_schema_gains_the_new_table_and_keeps_its_ids(
+    tmp_path: Path,
+) -> None:
+    store_from_before(tmp_path, table="items", version=1)
     with open_state(tmp_path) as store:
         assert store.identity("a.md", "h1", gone=set()) == "urn:uuid:first"
         assert store.listings() == {}
 
 
 def test_a_store_from_before_publishing_gains_the_objects_table_in_place(tmp_path: Path) -> None:
-    with open_state(tmp_path) as store:
-        store.remember_identity("a.md", "h1", "urn:uuid:first")
-    db = sqlite3.connect(tmp_path / "state.sqlite3")
-    db.execute("DROP TABLE objects")
-    db.execute("PRAGMA user_version = 2")
-    db.commit()
-    db.close()
+    store_from_before(tmp_path, table="objects", version=2)
     stored = StoredObject("md5", "etag", "text/html; charset=utf-8\nmax-age=1", 10, 123)
     with open_state(tmp_path) as store:
         assert store.identity("a.md", "h1", gone=set()) == "urn:uuid:first"
@@ -161,13 +160,7 @@ def test_a_store_from_before_publishing_gains_the_objects_table_in_place(tmp_pat
 
 
 def test_a_store_from_before_the_feed_list_gains_its_table_in_place(tmp_path: Path) -> None:
-    with open_state(tmp_path) as store:
-        store.remember_identity("a.md", "h1", "urn:uuid:first")
-    db = sqlite3.connect(tmp_path / "state.sqlite3")
-    db.execute("DROP TABLE published_feeds")
-    db.execute("PRAGMA user_version = 3")
-    db.commit()
-    db.close()
+    store_from_before(tmp_path, table="published_feeds", version=3)
     assert read_published_feeds(tmp_path) is None  # read-only: no upgrade, no list
     feed = PublishedFeed(
         dir="categories/a", kind="category", title="A", items=2,

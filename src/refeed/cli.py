@@ -43,7 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is _init:  # the one command that needs no config: it writes one
             return int(_init(args))
         cfg = _config(args)
-        return int(args.command(args, cfg))
+        code = int(args.command(args, cfg))
+        sys.stdout.flush()  # here, where a reader that stopped early is caught below
+        return code
     except ConfigError as exc:  # one line per problem, each naming its key
         for problem in exc.problems:
             _fail(f"{exc.source}: {problem}")
@@ -140,19 +142,10 @@ def _feeds(args: argparse.Namespace, cfg: Config) -> int:
         )
     if args.json:
         text = json.dumps([_feed_object(feed) for feed in feeds], ensure_ascii=False, indent=2)
-        _print_for_a_pipe(text + "\n")
+        sys.stdout.write(text + "\n")
     else:
-        _print_for_a_pipe(_feed_table(feeds))
+        sys.stdout.write(_feed_table(feeds))
     return EXIT_OK
-
-
-def _print_for_a_pipe(text: str) -> None:
-    """``text`` on stdout; a reader that stopped early (``| head``) had what it wanted: no error."""
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:  # and none at exit either, when Python flushes stdout again
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _feed_object(feed: PublishedFeed) -> dict[str, object]:

@@ -82,14 +82,22 @@ def validate(cfg: Config) -> None:
     problems = []
     if not cfg.articles.dir.is_dir():
         problems.append(f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}")
+    for folder, key, unusable in _unusable_folders(cfg):
+        problems.append(f"{key}: {unusable}, got {str(folder)!r}")
+    if problems:
+        raise ConfigError(cfg.source, problems)
+
+
+def _unusable_folders(cfg: Config) -> list[tuple[Path, str, str]]:
+    """(folder, its key, why) for the output and state folders a build could not use."""
+    found = []
     for folder, key, judge in (
         (cfg.output.dir, "output.dir", output_problem),
         (cfg.state_dir, "state.dir", folder_problem),
     ):
         if (unusable := judge(folder, key)) is not None:
-            problems.append(f"{key}: {unusable}, got {str(folder)!r}")
-    if problems:
-        raise ConfigError(cfg.source, problems)
+            found.append((folder, key, unusable))
+    return found
 
 
 def record_refusal(cfg: Config, refused: ConfigError, now: datetime) -> None:
@@ -107,13 +115,9 @@ def check(cfg: Config) -> list[Problem]:
     rules(cfg)
     require_client(cfg)
     problems: list[Problem] = []
-    for folder, where, judge in (
-        (cfg.output.dir, "output.dir", output_problem),
-        (cfg.state_dir, "state.dir", folder_problem),
-    ):
-        if (unusable := judge(folder, where)) is not None:
-            problems.append(Problem(str(folder), unusable))
-            log.warning("%s", problems[-1])
+    for folder, _, unusable in _unusable_folders(cfg):
+        problems.append(Problem(str(folder), unusable))
+        log.warning("%s", problems[-1])
     for rel in _folders_in_place_of_files(cfg.output.dir):
         where = str(cfg.output.dir / rel)
         problems.append(Problem(where, "a folder where refeed writes a file; move it away"))
