@@ -1,9 +1,13 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import SAMPLE
 from refeed.config import ArticlesConfig
@@ -96,6 +100,60 @@ def test_yaml_alias_bomb_is_refused_quickly() -> None:
 def test_self_referencing_alias_is_refused() -> None:
     with pytest.raises(ArticleError, match="too large or too deeply nested"):
         split_frontmatter("---\na: &a [*a]\n---\n", "a.md")
+
+
+# Frontmatter values: text, null, lists and mappings, nested (what real posts hold). (Line
+# breaks YAML knows besides "\n" are read as line breaks: not in a one-line value here.)
+_CHARS = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029\ufeff")
+_VALUES = st.recursive(
+    st.none() | st.text(_CHARS, max_size=12),
+    lambda inner: st.lists(inner, max_size=4)
+    | st.dictionaries(st.text(_CHARS, max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(meta=st.dictionaries(st.text(_CHARS, min_size=1, max_size=10), _VALUES, max_size=6), flow=st.booleans())
+def test_frontmatter_values_come_back_as_written(meta: dict[str, object], flow: bool) -> None:
+    # Text stays text whatever it looks like (dump quotes "null", "yes", "1e3"); a value used
+    # twice is written once with an anchor and read back through its alias.
+    shared = {"first": meta, "again": meta}
+    text = yaml.safe_dump(shared, allow_unicode=True, default_flow_style=flow)
+    found, _ = split_frontmatter(f"---\n{text}---\nbody", "a.md")
+    assert found == {"first": meta, "again": meta}
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ("a: !!int 3\nb: !!timestamp 2020-01-01", {"a": 3, "b": date(2020, 1, 1)}),
+        ("a: !!set {x, y}", {"a": {"x", "y"}}),
+        ("<<: {a: 1}\nb: 2", {"<<": {"a": "1"}, "b": "2"}),  # no merge rule: "<<" is a key
+        ("~: 1\nb: ~\nc: null\nd:", {None: "1", "b": None, "c": None, "d": None}),
+        ("a: 1\na: 2", {"a": "2"}),
+        ("a: !!str [x]", None),  # a list cannot be text: refused as PyYAML refuses it
+    ],
+)
+def test_explicit_yaml_tags_keep_their_meaning(yaml_text: str, expected: object) -> None:
+    if expected is None:
+        with pytest.raises(ArticleError, match="frontmatter: not valid YAML"):
+            split_frontmatter(f"---\n{yaml_text}\n---\n", "a.md")
+    else:
+        assert split_frontmatter(f"---\n{yaml_text}\n---\n", "a.md")[0] == expected
+
+
+def test_a_list_as_a_mapping_key_is_refused_with_pyyamls_reason() -> None:
+    with pytest.raises(ArticleError, match="found unhashable key"):
+        split_frontmatter("---\n? [a]\n: b\n---\n", "a.md")
+
+
+def test_an_alias_bomb_behind_an_explicit_tag_is_refused_too() -> None:
+    lines = ["a: &a !!set {lol, lul}"]
+    for i, name in enumerate("bcdefghi"):
+        lines.append(f"{name}: &{name} [{','.join(['*' + 'abcdefghi'[i]] * 9)}]")
+    with pytest.raises(ArticleError, match="alias bomb"):
+        split_frontmatter("---\n" + "\n".join(lines) + "\n---\n", "a.md")
 
 
 def test_categories_follow_hexo_semantics() -> None:

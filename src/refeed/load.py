@@ -225,6 +225,7 @@ _BINARY_MAGIC = (
     b"SQLite format 3\x00", b"7z\xbc\xaf", b"II*\x00", b"MM\x00*", b"OggS", b"fLaC", b"\x00asm",
 )  # fmt: skip
 _STRAY_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_C0_BYTES = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20)])  # the same, as bytes
 
 
 def decode_text(data: bytes, rel: str, encodings: tuple[str, ...]) -> tuple[str, str | None]:
@@ -240,9 +241,12 @@ def decode_text(data: bytes, rel: str, encodings: tuple[str, ...]) -> tuple[str,
         raise ArticleError(rel, "binary file (an image, PDF or archive, or mostly NUL bytes)")
     for encoding in ("utf-8-sig", *encodings):
         try:
-            return _without_controls(data.decode(encoding), rel)
+            text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "utf-8-sig" and len(data.translate(None, _C0_BYTES)) == len(data):
+            return text, None  # UTF-8 carries a control character only as that very byte
+        return _without_controls(text, rel)
     tried = ", ".join(("utf-8", *encodings))
     raise ArticleError(rel, f"text is in none of the encodings tried ({tried}; articles.encodings)")
 
@@ -291,7 +295,7 @@ def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
     """(metadata, body) from an article's text; raises ArticleError when there is no frontmatter."""
     meta_text, body = _split(text, source)
     try:
-        meta = _frontmatter().load(meta_text, Loader=_TextLoader)
+        meta = _load_yaml(meta_text, source)
     except yaml.YAMLError as exc:
         first = _first_line(text, meta_text)
         raise ArticleError(source, f"frontmatter: {yaml_problem(exc, first)[:300]}") from None
@@ -303,8 +307,57 @@ def split_frontmatter(text: str, source: str) -> tuple[dict[str, Any], str]:
         raise ArticleError(
             source, f"frontmatter: expected key: value pairs, got {type(meta).__name__}"
         )
-    _check_size(meta, source)
     return meta, body
+
+
+def _load_yaml(meta_text: str, source: str) -> object:
+    """The frontmatter's value. Composed by libyaml, then made into Python here when it holds
+    only text, nulls, lists and mappings (every real post): PyYAML's generic constructor cost a
+    third of a cold build's parsing. Anything else (an explicit tag, a list as a key) goes
+    through the constructor, which knows every rule. Either way it is size-checked."""
+    loader = _TextLoader(meta_text)
+    try:
+        node = loader.get_single_node()
+    finally:
+        loader.dispose()
+    if node is None:
+        return None
+    try:
+        return _plain_value(node, [_MAX_NODES], 0, source)
+    except _NeedsConstructor:
+        pass
+    meta = yaml.load(meta_text, Loader=_TextLoader)  # noqa: S506 (a safe loader)
+    _check_size(meta, source)
+    return meta
+
+
+class _NeedsConstructor(Exception):
+    """The YAML has something only PyYAML's constructor makes (a tag, a non-text key)."""
+
+
+_STR, _NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
+_SEQ, _MAP = "tag:yaml.org,2002:seq", "tag:yaml.org,2002:map"
+
+
+def _plain_value(node: yaml.Node, budget: list[int], depth: int, source: str) -> object:
+    """``node`` as Python, counted as :func:`_check_size` counts (aliases once per use)."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > _MAX_DEPTH:
+        raise ArticleError(source, "frontmatter: too large or too deeply nested (YAML alias bomb?)")
+    tag = node.tag
+    if isinstance(node, yaml.ScalarNode) and tag in (_STR, _NULL):
+        return node.value if tag == _STR else None
+    if isinstance(node, yaml.SequenceNode) and tag == _SEQ:
+        return [_plain_value(item, budget, depth + 1, source) for item in node.value]
+    if not isinstance(node, yaml.MappingNode) or tag != _MAP:
+        raise _NeedsConstructor
+    mapping: dict[object, object] = {}
+    for key_node, value_node in node.value:
+        if key_node.tag not in (_STR, _NULL):  # a merge key, a list as a key
+            raise _NeedsConstructor
+        key = _plain_value(key_node, budget, depth + 1, source)
+        mapping[key] = _plain_value(value_node, budget, depth + 1, source)
+    return mapping
 
 
 def _first_line(text: str, meta_text: str) -> int:
