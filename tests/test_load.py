@@ -107,14 +107,19 @@ def test_self_referencing_alias_is_refused() -> None:
 _CHARS = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\u2028\u2029\ufeff")
 _VALUES = st.recursive(
     st.none() | st.text(_CHARS, max_size=12),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(_CHARS, max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.text(_CHARS, max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(meta=st.dictionaries(st.text(_CHARS, min_size=1, max_size=10), _VALUES, max_size=6), flow=st.booleans())
+@given(
+    meta=st.dictionaries(st.text(_CHARS, min_size=1, max_size=10), _VALUES, max_size=6),
+    flow=st.booleans(),
+)
 def test_frontmatter_values_come_back_as_written(meta: dict[str, object], flow: bool) -> None:
     # Text stays text whatever it looks like (dump quotes "null", "yes", "1e3"); a value used
     # twice is written once with an anchor and read back through its alias.

@@ -326,7 +326,7 @@ def _load_yaml(meta_text: str, source: str) -> object:
         return _plain_value(node, [_MAX_NODES], 0, source)
     except _NeedsConstructor:
         pass
-    meta = yaml.load(meta_text, Loader=_TextLoader)  # noqa: S506 (a safe loader)
+    meta = yaml.load(meta_text, Loader=_TextLoader)  # a safe loader (SafeLoader rules)
     _check_size(meta, source)
     return meta
 
