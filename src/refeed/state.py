@@ -99,6 +99,13 @@ class Stored(NamedTuple):
     error: str | None
 
 
+class StatChanges(NamedTuple):
+    """What :meth:`State.compare_stats` found."""
+
+    changed: dict[str, Stored | None]  # new (None) or stat differs (what is stored)
+    gone: list[str]  # stored, no longer scanned
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """An article made into a feed item under the current config, minus body and enclosure."""
@@ -148,6 +155,46 @@ class State:
             source: Stored(size, mtime_ns, digest, bool(parsed), error)
             for source, size, mtime_ns, digest, parsed, error in rows
         }
+
+    def compare_stats(self, scanned: Iterable[tuple[str, int, int]]) -> StatChanges:
+        """The scan's ``(source, size, mtime_ns)`` against the stored stats, compared by SQLite:
+        the files that are new or whose stat differs (with what is stored of them), and the
+        sources gone from the scan. Unchanged files become no Python object (see
+        :meth:`unchanged`); the scan stays in a temporary table for this connection."""
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS scanned"
+            " (source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL)"
+            " WITHOUT ROWID"
+        )
+        self.db.execute("DELETE FROM scanned")
+        self.db.executemany("INSERT OR REPLACE INTO scanned VALUES (?, ?, ?)", scanned)
+        rows = self.db.execute(
+            "SELECT s.source, a.size, a.mtime_ns, a.hash, a.fields IS NOT NULL, a.error"
+            " FROM scanned s LEFT JOIN articles a ON a.source = s.source"
+            " WHERE a.source IS NULL OR a.size != s.size OR a.mtime_ns != s.mtime_ns"
+        )
+        changed = {
+            source: None if digest is None else Stored(size, mtime_ns, digest, bool(parsed), error)
+            for source, size, mtime_ns, digest, parsed, error in rows
+        }
+        gone = self.db.execute(
+            "SELECT source FROM articles WHERE source NOT IN (SELECT source FROM scanned)"
+            " ORDER BY source"
+        )
+        return StatChanges(changed, [source for (source,) in gone])
+
+    def unchanged(self, *, errors_only: bool = False) -> Iterator[tuple[str, Stored]]:
+        """The stored articles whose stat is the one :meth:`compare_stats` last scanned, by
+        source (with ``errors_only``, those that failed to parse: all a no-op build needs)."""
+        query = (
+            "SELECT a.source, a.size, a.mtime_ns, a.hash, a.fields IS NOT NULL, a.error"
+            " FROM articles a JOIN scanned s"
+            " ON a.source = s.source AND a.size = s.size AND a.mtime_ns = s.mtime_ns"
+            + (" WHERE a.error IS NOT NULL" if errors_only else "")
+            + " ORDER BY a.source"
+        )
+        for source, size, mtime_ns, digest, parsed, error in self.db.execute(query):
+            yield source, Stored(size, mtime_ns, digest, bool(parsed), error)
 
     def put_article(
         self,
@@ -212,14 +259,36 @@ class State:
     def listings(self) -> dict[str, Listing]:
         """Every listing (one query, small rows)."""
         rows = self.db.execute("SELECT source, id, published, groups FROM items")
-        decoded: dict[str, tuple[Any, Any]] = {}  # most articles share a few category sets
-        listings = {}
-        for source, identity, published, groups in rows:
-            if (pair := decoded.get(groups)) is None:
-                categories, tags = json.loads(groups)
-                pair = decoded[groups] = (tuple(map(tuple, categories)), tuple(tags))
-            listings[source] = Listing(source, identity, published, *pair)
-        return listings
+        return {listing.source: listing for listing in _listings(rows)}
+
+    def listings_of(self, sources: list[str]) -> list[Listing]:
+        query = "SELECT source, id, published, groups FROM items WHERE source IN ({})"
+        return _listings(self._in_batches(query, sources))
+
+    def unchanged_listings(self) -> list[Listing]:
+        """The listings of the files whose stat is the one :meth:`compare_stats` last scanned."""
+        rows = self.db.execute(
+            "SELECT i.source, i.id, i.published, i.groups FROM items i"
+            " JOIN articles a ON a.source = i.source AND a.fields IS NOT NULL"
+            " JOIN scanned s"
+            " ON s.source = a.source AND s.size = a.size AND s.mtime_ns = a.mtime_ns"
+        )
+        return _listings(rows)
+
+    def unchanged_unlisted(self) -> list[str]:
+        """Those files, parsed before, that have no listing under this config (or are drafts)."""
+        rows = self.db.execute(
+            "SELECT a.source FROM articles a JOIN scanned s"
+            " ON s.source = a.source AND s.size = a.size AND s.mtime_ns = a.mtime_ns"
+            " WHERE a.fields IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.source = a.source) ORDER BY a.source"
+        )
+        return [source for (source,) in rows]
+
+    def hashes(self, sources: list[str]) -> dict[str, str]:
+        """The content hash stored for each of ``sources``."""
+        query = "SELECT source, hash FROM articles WHERE source IN ({})"
+        return dict(self._in_batches(query, sources))
 
     def put_listing(self, listing: Listing) -> None:
         groups = json.dumps([listing.categories, listing.tags], ensure_ascii=False)
@@ -574,6 +643,17 @@ def _remove(path: Path) -> None:
 _DATES = ("published", "updated")
 _STORED = tuple(f.name for f in fields(Article) if f.name != "body")
 _FIELDS = frozenset(_STORED)
+
+
+def _listings(rows: Iterable[tuple[str, str, float, str]]) -> list[Listing]:
+    decoded: dict[str, tuple[Any, Any]] = {}  # most articles share a few category sets
+    listings = []
+    for source, identity, published, groups in rows:
+        if (pair := decoded.get(groups)) is None:
+            categories, tags = json.loads(groups)
+            pair = decoded[groups] = (tuple(map(tuple, categories)), tuple(tags))
+        listings.append(Listing(source, identity, published, *pair))
+    return listings
 
 
 def _encode(article: Article) -> str:

@@ -66,6 +66,8 @@ def make_entries(
     wanted = list(
         dict.fromkeys(a.source for plan in plans for a in plan.members if a.source not in entries)
     )
+    # Content hashes of the unchanged members (the store compared their stats, not their bytes).
+    run.digests.update(run.store.hashes([s for s in wanted if s not in run.digests]))
     items = run.store.items(wanted)
     for source in [s for s, item in items.items() if item.clean_key.startswith(LINKED)]:
         del items[source]  # links to other posts, whose titles or URLs may have changed

@@ -21,11 +21,14 @@ from .run import Progress, Run, fingerprint, log, page_files, parallel, scan_art
 
 @dataclass
 class Scan:
-    """The article directory compared with the store, before anything is read."""
+    """The article directory compared with the store, before anything is read. The unchanged
+    files stay in the store's comparison (see :func:`unchanged_files`): a build with nothing
+    to do makes no Python object for them."""
 
-    unchanged: list[tuple[load.SourceFile, state.Stored]] = field(default_factory=list)
     modified: list[tuple[load.SourceFile, state.Stored | None]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
+    kept: dict[str, state.Stored] = field(default_factory=dict)  # still being written: as stored
+    unchanged_count: int = 0  # kept included
 
 
 def compare(run: Run, settle: float) -> Scan:
@@ -44,24 +47,35 @@ def compare(run: Run, settle: float) -> Scan:
         log.warning("%s", problem)
     report.articles_read = len(sources)
     run.sources = {source.rel: source for source in sources}
-    known = store.articles()
-    found = Scan(gone=set(known) - {s.rel for s in sources})
-    store.forget_articles(sorted(found.gone))
+    changes = store.compare_stats((s.rel, s.size, s.mtime_ns) for s in sources)
+    found = Scan(gone=set(changes.gone))
+    store.forget_articles(changes.gone)
     settled_before = time.time_ns() - int(settle * 1e9)
-    for source in sources:
-        stored = known.get(source.rel)
-        if stored is not None and (stored.size, stored.mtime_ns) == (source.size, source.mtime_ns):
-            found.unchanged.append((source, stored))
-        elif settle and source.mtime_ns > settled_before:
-            report.pending.append(source.rel)  # still being written: the last good version stays
+    for rel, stored in sorted(changes.changed.items()):
+        source = run.sources[rel]
+        if settle and source.mtime_ns > settled_before:
+            report.pending.append(rel)  # still being written: the last good version stays
             if stored is not None and stored.parsed:
-                found.unchanged.append((source, stored))
+                found.kept[rel] = stored
         else:
             found.modified.append((source, stored))
+    found.unchanged_count = len(sources) - len(changes.changed) + len(found.kept)
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
+
+
+def unchanged_files(
+    run: Run, found: Scan, *, errors_only: bool = False
+) -> list[tuple[load.SourceFile, state.Stored]]:
+    """The files unchanged since the store last read them, in source order, as stored (and
+    those still being written, as last stored). Asked for before any article is stored anew."""
+    unchanged = [*run.store.unchanged(errors_only=errors_only), *found.kept.items()]
+    if errors_only:
+        unchanged = [(rel, stored) for rel, stored in unchanged if stored.error is not None]
+    unchanged.sort(key=lambda pair: pair[0])
+    return [(run.sources[rel], stored) for rel, stored in unchanged]
 
 
 def _load_parsed(
@@ -87,7 +101,7 @@ def _load_parsed(
         zip(found.modified, parsed, strict=True)
     ):
         if progress is not None:
-            progress(len(found.unchanged) + index, total)
+            progress(found.unchanged_count + index, total)
         try:
             article = load_modified(run, source, maybe_stored, outcome, found.gone)
         except ArticleError as exc:
@@ -109,9 +123,8 @@ def meta_time(store: state.State, key: str) -> datetime | None:
 def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
     """Nothing to do: the report comes from the store alone (no article is decoded)."""
     report, store = run.report, run.store
-    for source, stored in found.unchanged:
-        if stored.error is not None:
-            skip_known(run, source.rel, stored.error, repeat_known)
+    for source, stored in unchanged_files(run, found, errors_only=True):
+        skip_known(run, source.rel, stored.error or "", repeat_known)
     report.held_back = remembered_problems(store, "held")
     report.drafts = sorted(remembered_problems(store, "drafts") + run.drafts, key=by_path)
     report.next_due = meta_time(store, "next_due")
@@ -130,22 +143,19 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     """Every article's listing: from the store when its file is unchanged (nothing is decoded),
     parsed anew otherwise."""
     report, store = run.report, run.store
-    loaded: list[Listing] = []
-    total = len(found.unchanged) + len(found.modified)
-    known = store.listings() if found.unchanged else {}
-    unlisted: list[str] = []  # parsed before, listed under another config: listed again
-    for index, (source, stored) in enumerate(found.unchanged):
-        if progress is not None:
-            progress(index, total)
-        run.digests[source.rel] = stored.hash
-        if stored.parsed:
-            listing = known.get(source.rel)
-            if listing is None:
-                unlisted.append(source.rel)
-            else:
-                loaded.append(listing)
-        elif stored.error is not None:
-            skip_known(run, source.rel, stored.error, repeat_known)
+    total = found.unchanged_count + len(found.modified)
+    # The unchanged files' listings, those to list again and those that failed, all found by
+    # the store: a build that changes one file of a million makes no object for the others.
+    for source, stored in unchanged_files(run, found, errors_only=True):
+        skip_known(run, source.rel, stored.error or "", repeat_known)
+    loaded = store.unchanged_listings() if found.unchanged_count else []
+    unlisted = store.unchanged_unlisted() if found.unchanged_count else []
+    if found.kept:  # still being written: published as last stored
+        listed = store.listings_of(sorted(found.kept))
+        loaded += listed
+        unlisted += sorted(set(found.kept) - {listing.source for listing in listed})
+    if progress is not None and found.unchanged_count:
+        progress(found.unchanged_count - 1, total)  # the unchanged ones are done at once
     private: list[Problem] = []
     for article in store.each_decoded(unlisted):
         if (listing := list_public(run, article, private)) is not None:
