@@ -402,3 +402,24 @@ def test_body_of_gives_the_body_split_frontmatter_gives_without_reading_the_yaml
     assert body_of("\n---\ntitle: [unclosed\n---\n<p>x</p>\n", "b.md").strip() == "<p>x</p>"
     with pytest.raises(ArticleError, match="no frontmatter"):
         body_of("<p>no frontmatter</p>", "c.md")
+
+
+def test_a_name_that_is_not_utf8_is_reported_and_not_read(tmp_path: Path) -> None:
+    # The store and the feeds hold text: such a name once stopped the whole build.
+    root = tmp_path / "articles"
+    root.mkdir()
+    (root / "ok.md").write_text("---\ntitle: T\n---\n")
+
+    def named(*parts: bytes) -> Path:  # a Path holds undecodable bytes as lone surrogates
+        return root.joinpath(*map(os.fsdecode, parts))
+
+    named(b"b\xff.md").write_text("---\ntitle: T\n---\n")
+    named(b"d\xfe").mkdir()
+    named(b"d\xfe", b"x.md").write_text("---\ntitle: T\n---\n")
+    named(b"i\xff.png").write_bytes(b"")
+    found, problems = scan(root, INCLUDE, ())
+    assert [f.rel for f in found] == ["ok.md"]
+    assert [(p.path, p.reason) for p in problems] == [
+        ("b\ufffd.md", "not read: its name is not UTF-8; rename it"),
+        ("d\ufffd", "not read: its name is not UTF-8; rename it"),
+    ]  # the image is no article: not reported

@@ -72,6 +72,40 @@ def test_listings_and_items_round_trip_and_go_with_their_article(tmp_path: Path)
         assert store.listings() == {}
 
 
+def test_the_scan_is_compared_with_the_stored_stats_by_the_store(tmp_path: Path) -> None:
+    def listing(source: str) -> Listing:
+        return Listing(source, f"id-{source}", 1.0, (), ())
+
+    with open_state(tmp_path) as store:
+        store.put_article("same.md", 10, 1, "h-same", ARTICLE, None)
+        store.put_listing(listing("same.md"))
+        store.put_article("draft.md", 10, 1, "h-draft", ARTICLE, None)  # parsed, no listing
+        store.put_article("bad.md", 10, 1, "h-bad", None, "no frontmatter")
+        store.put_article("edited.md", 10, 1, "h-edited", ARTICLE, None)
+        store.put_listing(listing("edited.md"))
+        store.put_article("touched.md", 10, 1, "h-touched", ARTICLE, None)
+        store.put_article("gone.md", 10, 1, "h-gone", ARTICLE, None)
+        scanned = [("bad.md", 10, 1), ("draft.md", 10, 1), ("edited.md", 11, 1),
+                   ("new.md", 3, 3), ("same.md", 10, 1), ("touched.md", 10, 2)]  # fmt: skip
+        changes = store.compare_stats(iter(scanned))
+        assert changes.changed == {
+            "edited.md": Stored(10, 1, "h-edited", True, None),
+            "new.md": None,
+            "touched.md": Stored(10, 1, "h-touched", True, None),
+        }
+        assert changes.gone == ["gone.md"]
+        assert list(store.unchanged_errors()) == [("bad.md", "no frontmatter")]
+        assert store.unchanged_listings() == [listing("same.md")]  # not the edited one's
+        assert store.unchanged_unlisted() == ["draft.md"]
+        assert store.hashes(["same.md", "edited.md", "nope.md"]) == {
+            "same.md": "h-same", "edited.md": "h-edited"
+        }  # fmt: skip
+        # A second comparison on the same connection starts from the new scan only.
+        assert store.compare_stats(iter([("same.md", 10, 1)])).gone == sorted(
+            ["bad.md", "draft.md", "edited.md", "gone.md", "touched.md"]
+        )
+
+
 def test_batched_lookups_find_every_key_beyond_the_parameter_limit(tmp_path: Path) -> None:
     keys = [f"k{n}" for n in range(1234)]
     with open_state(tmp_path) as store:

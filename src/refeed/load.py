@@ -80,6 +80,11 @@ def scan(
             if name[0] == ".":
                 continue
             rel = prefix + name
+            if not name.isascii() and _undecodable(name):  # the store and feeds hold UTF-8
+                shown = _shown(rel)
+                if entry.is_dir(follow_symlinks=False) or selected(shown, _shown(name)):
+                    problems.append(Problem(shown, "not read: its name is not UTF-8; rename it"))
+                continue
             try:
                 if entry.is_file(follow_symlinks=False):
                     if selected(rel, name):
@@ -115,6 +120,20 @@ def scan(
     found.sort()  # by rel: unique, so the other fields never take part
     problems.sort(key=lambda p: p.path)
     return found, problems
+
+
+def _undecodable(name: str) -> bool:
+    """Whether a file name holds bytes that are not UTF-8 (kept by Python as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _shown(name: str) -> str:
+    """``name`` with its undecodable bytes shown as U+FFFD, for a message."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _source(rel: str, path: str, stat: os.stat_result) -> SourceFile:

@@ -183,18 +183,14 @@ class State:
         )
         return StatChanges(changed, [source for (source,) in gone])
 
-    def unchanged(self, *, errors_only: bool = False) -> Iterator[tuple[str, Stored]]:
-        """The stored articles whose stat is the one :meth:`compare_stats` last scanned, by
-        source (with ``errors_only``, those that failed to parse: all a no-op build needs)."""
-        query = (
-            "SELECT a.source, a.size, a.mtime_ns, a.hash, a.fields IS NOT NULL, a.error"
-            " FROM articles a JOIN scanned s"
+    def unchanged_errors(self) -> Iterator[tuple[str, str]]:
+        """``(source, why)`` of the files that failed to parse, whose stat is the one
+        :meth:`compare_stats` last scanned, by source."""
+        yield from self.db.execute(
+            "SELECT a.source, a.error FROM articles a JOIN scanned s"
             " ON a.source = s.source AND a.size = s.size AND a.mtime_ns = s.mtime_ns"
-            + (" WHERE a.error IS NOT NULL" if errors_only else "")
-            + " ORDER BY a.source"
+            " WHERE a.error IS NOT NULL ORDER BY a.source"
         )
-        for source, size, mtime_ns, digest, parsed, error in self.db.execute(query):
-            yield source, Stored(size, mtime_ns, digest, bool(parsed), error)
 
     def put_article(
         self,

@@ -261,7 +261,7 @@ def _build(
                 load_articles(run, found, progress, repeat_known)
                 _produce(run, lookup, prune, offline or cfg.thumbnails.offline)
             else:
-                report_unchanged(run, found, repeat_known)
+                report_unchanged(run, repeat_known)
             if uploading:  # every build: a publish that failed before is finished now
                 announce(cfg, publish_output(cfg, store, run.report))
             for held in run.report.held_back + run.report.drafts:  # -v lists them every time

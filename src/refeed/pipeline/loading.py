@@ -22,8 +22,8 @@ from .run import Progress, Run, fingerprint, log, page_files, parallel, scan_art
 @dataclass
 class Scan:
     """The article directory compared with the store, before anything is read. The unchanged
-    files stay in the store's comparison (see :func:`unchanged_files`): a build with nothing
-    to do makes no Python object for them."""
+    files stay in the store's comparison (see :meth:`state.State.compare_stats`): a build with
+    nothing to do makes no Python object for them."""
 
     modified: list[tuple[load.SourceFile, state.Stored | None]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
@@ -64,18 +64,6 @@ def compare(run: Run, settle: float) -> Scan:
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
-
-
-def unchanged_files(
-    run: Run, found: Scan, *, errors_only: bool = False
-) -> list[tuple[load.SourceFile, state.Stored]]:
-    """The files unchanged since the store last read them, in source order, as stored (and
-    those still being written, as last stored). Asked for before any article is stored anew."""
-    unchanged = [*run.store.unchanged(errors_only=errors_only), *found.kept.items()]
-    if errors_only:
-        unchanged = [(rel, stored) for rel, stored in unchanged if stored.error is not None]
-    unchanged.sort(key=lambda pair: pair[0])
-    return [(run.sources[rel], stored) for rel, stored in unchanged]
 
 
 def _load_parsed(
@@ -120,11 +108,11 @@ def meta_time(store: state.State, key: str) -> datetime | None:
         return None
 
 
-def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
+def report_unchanged(run: Run, repeat_known: bool) -> None:
     """Nothing to do: the report comes from the store alone (no article is decoded)."""
     report, store = run.report, run.store
-    for source, stored in unchanged_files(run, found, errors_only=True):
-        skip_known(run, source.rel, stored.error or "", repeat_known)
+    for rel, error in run.store.unchanged_errors():
+        skip_known(run, rel, error, repeat_known)
     report.held_back = remembered_problems(store, "held")
     report.drafts = sorted(remembered_problems(store, "drafts") + run.drafts, key=by_path)
     report.next_due = meta_time(store, "next_due")
@@ -146,8 +134,8 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     total = found.unchanged_count + len(found.modified)
     # The unchanged files' listings, those to list again and those that failed, all found by
     # the store: a build that changes one file of a million makes no object for the others.
-    for source, stored in unchanged_files(run, found, errors_only=True):
-        skip_known(run, source.rel, stored.error or "", repeat_known)
+    for rel, error in run.store.unchanged_errors():
+        skip_known(run, rel, error, repeat_known)
     loaded = store.unchanged_listings() if found.unchanged_count else []
     unlisted = store.unchanged_unlisted() if found.unchanged_count else []
     if found.kept:  # still being written: published as last stored
