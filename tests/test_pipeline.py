@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import refeed
 from conftest import EVERY_OUTPUT, GOOD, NOW, SAMPLE, SiteFactory, article, output_bytes
 from feedcheck import check_feed, feed_files
-from refeed import clean, load, render
-from refeed.config import StateConfig
+from refeed import assemble, clean, load, render, state
+from refeed.config import StateConfig, config_from_dict
 from refeed.errors import ConfigError
-from refeed.models import FEED_FILES, Article, Feed, FeedFormat, Thumbnail
-from refeed.pipeline import entries, publishing, run
+from refeed.models import FEED_FILES, Article, Feed, FeedFormat, Listing, Thumbnail
+from refeed.pipeline import entries, loading, publishing, run
 
 
 def build(cfg: refeed.Config, **kw: object) -> refeed.RunReport:
@@ -1058,3 +1061,76 @@ def test_post_link_finds_the_slug_first_then_the_title(make_site: SiteFactory) -
     html = _entries(cfg)["Linking"]["content_html"]
     assert 'title="Target title">Target title</a>' in html
     assert 'href="https://example.org/2021/11/01/clash/" title="By slug">By slug</a>' in html
+
+
+# ------------------------------------------------------------------ feed membership in the store
+
+_NAMES = st.sampled_from(["A", "B", "新浪", "a b", "A/B"])
+_LISTINGS = st.lists(
+    st.builds(
+        lambda n, ident, day, cats, tags: Listing(f"{n:03}.md", ident, day * 3600.0, cats, tags),
+        st.integers(0, 999),
+        st.sampled_from(["id-1", "id-2", "id-3", "id-4", "id-5", "id-6", "id-7", "id-8"]),
+        st.integers(0, 12),  # few dates: ties are ordered by id
+        st.lists(st.lists(_NAMES, min_size=1, max_size=3).map(tuple), max_size=2).map(tuple),
+        st.lists(_NAMES, max_size=2, unique=True).map(tuple),
+    ),
+    max_size=40,
+    unique_by=lambda listing: listing.source,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(listings=_LISTINGS, until_hour=st.integers(0, 13), cap=st.integers(1, 4), tags=st.booleans())
+def test_the_store_plans_the_feeds_that_planning_every_listing_gives(
+    tmp_path_factory: pytest.TempPathFactory,
+    listings: list[Listing],
+    until_hour: int,
+    cap: int,
+    tags: bool,
+) -> None:
+    # The reference: every listing in memory (the held-back and the later claimants of an id
+    # left out first), as builds planned before the store indexed membership.
+    cfg = config_from_dict(
+        {"site": {"title": "S", "url": "https://x.org/", "feeds_url": "https://x.org/f/"},
+         "articles": {"dir": "a"}, "output": {"items_per_feed": cap}, "tags": {"feeds": tags}},
+        Path("/srv"),
+    )  # fmt: skip
+    until = until_hour * 3600.0
+    owners: dict[str, str] = {}
+    for item in sorted(listings):
+        if item.published <= until:
+            owners.setdefault(item.id, item.source)
+    published = [i for i in listings if i.published <= until and owners[i.id] == i.source]
+    with state.open_state(tmp_path_factory.mktemp("store")) as store:
+        work = run.Run(cfg, store, NOW)
+        for item in listings:
+            feeds = [assemble.group_key(g) for g in assemble.feed_groups(item, cfg)]
+            store.put_listing(item, feeds)
+        duplicates = loading.drop_duplicate_ids(work, until)
+        work.catalog = run.Catalog(until, duplicates, store.listed_count(until) - len(duplicates))
+        assert loading.plan(work, set()) == assemble.plan_feeds(published, cfg)
+        assert work.catalog.count == len(published)
+        left_out = {item.source for item in published[::3]}
+        expected = [item for item in published if item.source not in left_out]
+        assert loading.plan(work, left_out) == assemble.plan_feeds(expected, cfg)
+
+
+def test_a_store_from_before_feed_membership_is_listed_anew_and_publishes_the_same(
+    make_site: SiteFactory,
+) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": GOOD.replace("good", "other")}, output=EVERY_OUTPUT)
+    refeed.build(cfg, now=NOW)
+    before = output_bytes(cfg.output.dir)
+    db = sqlite3.connect(cfg.state_dir / "state.sqlite3")  # as a refeed of schema 4 left it
+    db.execute("DROP TABLE members")
+    db.execute("PRAGMA user_version = 4")
+    db.commit()
+    db.close()
+    report = refeed.build(cfg, now=NOW)
+    assert report.written == [] and report.published == 2
+    assert output_bytes(cfg.output.dir) == before
+    with state.open_state(cfg.state_dir) as store:
+        assert store.member_feeds(float("inf"))  # the feeds' members are indexed again

@@ -56,7 +56,7 @@ def test_listings_and_items_round_trip_and_go_with_their_article(tmp_path: Path)
     item = Item(entry, "clean-key", "https://x/t.jpg", "item-key")
     with open_state(tmp_path) as store:
         store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
-        store.put_listing(listing)
+        store.put_listing(listing, [])
         assert store.items(["a.md"]) == {}  # listed, not yet made into an item
         store.put_item("a.md", item)
     with open_state(tmp_path) as store:
@@ -64,10 +64,10 @@ def test_listings_and_items_round_trip_and_go_with_their_article(tmp_path: Path)
         assert store.items(["a.md", "b.md"]) == {"a.md": item}
         store.put_article("a.md", 11, 124, "h2", ARTICLE, None)  # edited: both made again
         assert store.listings() == {} and store.items(["a.md"]) == {}
-        store.put_listing(listing)
+        store.put_listing(listing, [])
         store.clear_items()  # a new config
         assert store.listings() == {}
-        store.put_listing(listing)
+        store.put_listing(listing, [])
         store.forget_articles(["a.md"])
         assert store.listings() == {}
 
@@ -78,11 +78,11 @@ def test_the_scan_is_compared_with_the_stored_stats_by_the_store(tmp_path: Path)
 
     with open_state(tmp_path) as store:
         store.put_article("same.md", 10, 1, "h-same", ARTICLE, None)
-        store.put_listing(listing("same.md"))
+        store.put_listing(listing("same.md"), [])
         store.put_article("draft.md", 10, 1, "h-draft", ARTICLE, None)  # parsed, no listing
         store.put_article("bad.md", 10, 1, "h-bad", None, "no frontmatter")
         store.put_article("edited.md", 10, 1, "h-edited", ARTICLE, None)
-        store.put_listing(listing("edited.md"))
+        store.put_listing(listing("edited.md"), [])
         store.put_article("touched.md", 10, 1, "h-touched", ARTICLE, None)
         store.put_article("gone.md", 10, 1, "h-gone", ARTICLE, None)
         scanned = [("bad.md", 10, 1), ("draft.md", 10, 1), ("edited.md", 11, 1),
@@ -263,7 +263,7 @@ def test_forgetting_everything_keeps_the_identity_registry(tmp_path: Path) -> No
     with open_state(tmp_path) as store:
         store.set_meta("config", "c")
         store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
-        store.put_listing(Listing("a.md", "urn:uuid:1", 1.0))
+        store.put_listing(Listing("a.md", "urn:uuid:1", 1.0), [])
         store.put_cleaned("k", "<p>x</p>", "x")
         store.set_feed_fingerprint("atom.xml", "f")
         store.remember_identity("a.md", "h1", "urn:uuid:first")

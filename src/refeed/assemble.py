@@ -6,10 +6,11 @@ Takes the config and every date as arguments; nothing here reads a clock or a fi
 from __future__ import annotations
 
 import hashlib
+import json
 import posixpath
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -166,28 +167,60 @@ def newest_first(articles: Iterable[Listing]) -> list[Listing]:
 
 def plan_feeds(articles: Sequence[Listing], cfg: Config) -> list[Plan]:
     """Every feed the articles call for: site-wide, each category level, each tag if enabled."""
-    ordered = newest_first(articles)
     cap = cfg.output.items_per_feed
-    plans = [Plan(site_spec(cfg), tuple(ordered[:cap]))]
+    groups: dict[Group, list[Listing]] = {}
+    for article in newest_first(articles):
+        for group in feed_groups(article, cfg):
+            members = groups.setdefault(group, [])
+            if len(members) < cap:
+                members.append(article)
+    return plans_for(groups, cfg)
+
+
+Group = tuple[FeedKind, tuple[str, ...]]  # ("site", ()), ("category", path), ("tag", (name,))
+SITE_GROUP: Group = ("site", ())
+
+
+def feed_groups(article: Listing, cfg: Config) -> list[Group]:
+    """The feeds ``article`` belongs in (before any cap): the site's, every level of each of
+    its categories, and each of its tags, as the config asks for them."""
+    groups = [SITE_GROUP]
     if cfg.categories.feeds:
-        by_path: dict[tuple[str, ...], list[Listing]] = {}
-        for article in ordered:
-            prefixes = {p[:depth] for p in article.categories for depth in range(1, len(p) + 1)}
-            for prefix in prefixes:
-                by_path.setdefault(prefix, []).append(article)
-        plans += _taxonomy_plans("category", by_path, cfg.categories, CATEGORY_ROOT, cfg)
+        prefixes = {p[:depth] for p in article.categories for depth in range(1, len(p) + 1)}
+        groups += [("category", prefix) for prefix in sorted(prefixes)]
     if cfg.tags.feeds:
-        by_tag: dict[tuple[str, ...], list[Listing]] = {}
-        for article in ordered:
-            for tag in article.tags:
-                by_tag.setdefault((tag,), []).append(article)
-        plans += _taxonomy_plans("tag", by_tag, cfg.tags, TAG_ROOT, cfg)
+        groups += [("tag", (tag,)) for tag in dict.fromkeys(article.tags)]
+    return groups
+
+
+def group_key(group: Group) -> str:
+    """``group`` as the state store keeps it (text that sorts and compares as a whole)."""
+    kind, path = group
+    return json.dumps([kind, *path], ensure_ascii=False)
+
+
+def group_of(key: str) -> Group:
+    kind, *path = json.loads(key)
+    return kind, tuple(path)
+
+
+def plans_for(groups: Mapping[Group, Sequence[Listing]], cfg: Config) -> list[Plan]:
+    """The feeds for ``groups``' newest members (newest first, at most the cap each): the
+    site's first (always there), then categories and tags, each in folder order."""
+    cap = cfg.output.items_per_feed
+    plans = [Plan(site_spec(cfg), tuple(groups.get(SITE_GROUP, ())[:cap]))]
+    if cfg.categories.feeds:
+        paths = {key: members for (kind, key), members in groups.items() if kind == "category"}
+        plans += _taxonomy_plans("category", paths, cfg.categories, CATEGORY_ROOT, cfg)
+    if cfg.tags.feeds:
+        tags = {key: members for (kind, key), members in groups.items() if kind == "tag"}
+        plans += _taxonomy_plans("tag", tags, cfg.tags, TAG_ROOT, cfg)
     return plans
 
 
 def _taxonomy_plans(
     kind: FeedKind,
-    groups: dict[tuple[str, ...], list[Listing]],
+    groups: Mapping[tuple[str, ...], Sequence[Listing]],
     taxonomy: TaxonomyConfig,
     root: str,
     cfg: Config,

@@ -89,7 +89,8 @@ def scan(
                 if entry.is_file(follow_symlinks=False):
                     if selected(rel, name):
                         stat = entry.stat(follow_symlinks=False)
-                        found.append(_source(rel, entry.path, stat))
+                        found.append(SourceFile(rel, entry.path, stat.st_size,
+                                                stat.st_mtime_ns, stat.st_dev, stat.st_ino))  # fmt: skip
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append((entry.path, rel + "/"))
                 elif not entry.is_symlink():
@@ -155,6 +156,9 @@ def _link_target(path: Path, root: Path) -> Path | None:
     return target if target.is_relative_to(root) else None
 
 
+_SUFFIX_ONLY = re.compile(r"\*[^*?\[\]/]+")  # "*" and then plain characters
+
+
 def _matcher(include: tuple[str, ...], exclude: tuple[str, ...]) -> Callable[[str, str], bool]:
     """``(rel, name) -> bool`` with pathlib's match semantics (patterns match from the right).
 
@@ -169,6 +173,9 @@ def _matcher(include: tuple[str, ...], exclude: tuple[str, ...]) -> Callable[[st
         if not by_path:
             if name_re is None:
                 return lambda rel, name: False
+            if all(_SUFFIX_ONLY.fullmatch(p) for p in by_name):  # "*.md": the usual case
+                suffixes = tuple(p[1:] for p in by_name)
+                return lambda rel, name: name.endswith(suffixes)
             match = name_re.match
             return lambda rel, name: match(name) is not None
 

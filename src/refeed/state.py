@@ -27,8 +27,11 @@ from .errors import RefeedError, StateError
 from .models import Article, Entry, FeedFormat, FeedKind, Listing, PublishedFeed, StoredObject
 
 log = logging.getLogger("refeed")
-# 2 added the items table, 3 the objects table, 4 published_feeds; older stores gain them in place
-SCHEMA_VERSION = 4
+# 2 added the items table, 3 the objects table, 4 published_feeds, 5 members; older stores gain
+# them in place
+SCHEMA_VERSION = 5
+_PUBLISHED_FEEDS_SINCE, _MEMBERS_SINCE = 4, 5
+CONFIG_KEY = "config"  # meta: the fingerprint of the config the items were made under
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -42,6 +45,14 @@ CREATE TABLE IF NOT EXISTS items (
     source TEXT PRIMARY KEY, id TEXT NOT NULL, published REAL NOT NULL, groups TEXT NOT NULL,
     entry TEXT, clean_key TEXT, thumbnail TEXT, key TEXT
 );
+CREATE INDEX IF NOT EXISTS items_by_date ON items (published);
+CREATE INDEX IF NOT EXISTS items_by_id ON items (id);
+CREATE TABLE IF NOT EXISTS members (
+    feed TEXT NOT NULL, published REAL NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL,
+    PRIMARY KEY (feed, source)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS members_by_date ON members (feed, published DESC, id);
+CREATE INDEX IF NOT EXISTS members_by_source ON members (source);
 CREATE TABLE IF NOT EXISTS feeds (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
     target TEXT NOT NULL, file TEXT NOT NULL, md5 TEXT NOT NULL, etag TEXT NOT NULL,
@@ -205,7 +216,8 @@ class State:
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
             (source, size, mtime_ns, digest, _encode(article) if article else None, error),
         )
-        self.db.execute("DELETE FROM items WHERE source = ?", (source,))  # made from the old one
+        for table in ("items", "members"):  # made from the old one
+            self.db.execute(f"DELETE FROM {table} WHERE source = ?", (source,))
 
     def touch_article(self, source: str, size: int, mtime_ns: int) -> None:
         """The file was rewritten with the same bytes: only its stat changed."""
@@ -236,7 +248,7 @@ class State:
         return found
 
     def forget_articles(self, sources: list[str]) -> None:
-        for table in ("articles", "items"):
+        for table in ("articles", "items", "members"):
             self.db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in sources])
 
     def clear_articles(self) -> None:
@@ -245,7 +257,15 @@ class State:
 
     def forget_everything(self) -> None:
         """Everything but the identity registry: ids must outlive any rebuild."""
-        for table in ("meta", "articles", "items", "cleaned", "feeds", "published_feeds"):
+        for table in (
+            "meta",
+            "articles",
+            "items",
+            "members",
+            "cleaned",
+            "feeds",
+            "published_feeds",
+        ):
             self.db.execute(f"DELETE FROM {table}")
 
     # ----------------------------------------------------------------- items
@@ -281,17 +301,73 @@ class State:
         )
         return [source for (source,) in rows]
 
+    def unlist(self, sources: list[str]) -> None:
+        """Take ``sources`` out of every listing and feed (until they are listed again)."""
+        for table in ("items", "members"):
+            self.db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in sources])
+
     def hashes(self, sources: list[str]) -> dict[str, str]:
         """The content hash stored for each of ``sources``."""
         query = "SELECT source, hash FROM articles WHERE source IN ({})"
         return dict(self._in_batches(query, sources))
 
-    def put_listing(self, listing: Listing) -> None:
+    def put_listing(self, listing: Listing, feeds: Iterable[str]) -> None:
+        """Keep ``listing``, a member of ``feeds`` (their keys: see :meth:`newest_members`)."""
         groups = json.dumps([listing.categories, listing.tags], ensure_ascii=False)
         self.db.execute(
             "INSERT OR REPLACE INTO items (source, id, published, groups) VALUES (?, ?, ?, ?)",
             (listing.source, listing.id, listing.published, groups),
         )
+        self.db.execute("DELETE FROM members WHERE source = ?", (listing.source,))
+        self.db.executemany(
+            "INSERT INTO members VALUES (?, ?, ?, ?)",
+            [(feed, listing.published, listing.id, listing.source) for feed in feeds],
+        )
+
+    # Feed membership, answered by the store's indexes: a build that changed one article of a
+    # million reads each feed's newest members, never every listing. ``until``: only what is
+    # published by then (the rest is held back, or +inf when nothing is).
+
+    def member_feeds(self, until: float) -> list[str]:
+        """The keys of the feeds that have a member published by ``until``, sorted."""
+        rows = self.db.execute(
+            "SELECT DISTINCT feed FROM members WHERE published <= ? ORDER BY feed", (until,)
+        )
+        return [feed for (feed,) in rows]
+
+    def newest_members(self, feed: str, until: float, limit: int) -> list[str]:
+        """Sources of ``feed``'s newest ``limit`` members (newest first, equal dates by id)."""
+        rows = self.db.execute(
+            "SELECT source FROM members WHERE feed = ? AND published <= ?"
+            " ORDER BY published DESC, id LIMIT ?",
+            (feed, until, limit),
+        )
+        return [source for (source,) in rows]
+
+    def listed_after(self, until: float) -> list[str]:
+        """Sources of the listed articles published after ``until`` (held back), sorted."""
+        rows = self.db.execute(
+            "SELECT source FROM items WHERE published > ? ORDER BY source", (until,)
+        )
+        return [source for (source,) in rows]
+
+    def listed_count(self, until: float) -> int:
+        row = self.db.execute("SELECT count(*) FROM items WHERE published <= ?", (until,))
+        return int(row.fetchone()[0])
+
+    def shared_ids(self, until: float) -> dict[str, list[str]]:
+        """The ids that more than one listed article (published by ``until``) claims: id →
+        sources, sorted."""
+        # Shared by any two listings first (the id index alone answers that), then by date.
+        rows = self.db.execute(
+            "SELECT id, source, published FROM items WHERE id IN"
+            " (SELECT id FROM items GROUP BY id HAVING count(*) > 1) ORDER BY id, source"
+        )
+        claims: dict[str, list[str]] = {}
+        for identity, source, published in rows:
+            if published <= until:
+                claims.setdefault(identity, []).append(source)
+        return {identity: sources for identity, sources in claims.items() if len(sources) > 1}
 
     def items(self, sources: list[str]) -> dict[str, Item]:
         """The items kept for ``sources`` (those never made into one are absent)."""
@@ -314,6 +390,7 @@ class State:
     def clear_items(self) -> None:
         """Items depend on the config: a new one makes every item again."""
         self.db.execute("DELETE FROM items")
+        self.db.execute("DELETE FROM members")
 
     # ----------------------------------------------------------------- identities
 
@@ -511,7 +588,7 @@ def read_published_feeds(folder: Path) -> list[PublishedFeed] | None:
                 f"written by a newer refeed (schema {version}, this one reads {SCHEMA_VERSION})"
             )
             raise StateError(str(path), reason)
-        if version < SCHEMA_VERSION:
+        if version < _PUBLISHED_FEEDS_SINCE:
             return None
         if db.execute("SELECT 1 FROM meta WHERE key = ?", (_LISTED,)).fetchone() is None:
             return None
@@ -609,6 +686,9 @@ def _connect(path: Path) -> sqlite3.Connection:
                 raise sqlite3.DatabaseError(f"schema version {version}, expected {SCHEMA_VERSION}")
             if version < SCHEMA_VERSION:  # new, or older: versions only ever add tables
                 db.executescript(_SCHEMA)
+                if 0 < version < _MEMBERS_SINCE:  # listings without their feeds: the next
+                    db.execute("DELETE FROM items")  # build lists and plans everything anew
+                    db.execute("DELETE FROM meta WHERE key = ?", (CONFIG_KEY,))
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return db
         except sqlite3.DatabaseError as exc:

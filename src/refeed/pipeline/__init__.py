@@ -37,6 +37,7 @@ from .loading import (
     compare,
     load_articles,
     parse,
+    plan,
     private_problem,
     remember_problems,
     remembered_problems,
@@ -251,11 +252,11 @@ def _build(
             config_key = fingerprint(
                 dataclasses.replace(cfg, publish=PublishConfig()), offline or cfg.thumbnails.offline
             )
-            run.changed = store.meta("config") != config_key
+            run.changed = store.meta(state.CONFIG_KEY) != config_key
             if run.changed:
                 rules(cfg)  # a new config's selectors are checked before anything is read
                 store.clear_items()  # made under the old config
-            store.set_meta("config", config_key)
+            store.set_meta(state.CONFIG_KEY, config_key)
             found = compare(run, settle)
             if run.changed or prune or not _outputs_intact(run):
                 load_articles(run, found, progress, repeat_known)
@@ -268,7 +269,9 @@ def _build(
                 if held not in run.announced:
                     log.debug("%s", held)
             if run.report.failed:
-                store.set_meta("config", "")  # the next build must retry what could not be written
+                store.set_meta(
+                    state.CONFIG_KEY, ""
+                )  # the next build must retry what could not be written
             if run.report.failed or failed_before:
                 remember_problems(store, FAILED_KEY, run.report.failed)
         except BaseException as exc:
@@ -313,13 +316,13 @@ def _outputs_intact(run: Run) -> bool:
 
 def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: bool) -> None:
     entries: dict[str, Entry] = {}
-    listings = run.listings
+    left_out: set[str] = set()
     while True:  # an article that fails to clean is dropped and the feeds re-planned without it
-        plans = assemble.plan_feeds(listings, run.cfg)
+        plans = plan(run, left_out)
         failed = make_entries(run, plans, entries, partial(enclosures, run, lookup, offline))
         if not failed:
             break
-        listings = [a for a in listings if a.source not in failed]
+        left_out |= failed
     run.store.keep_cleaned({parts.clean_key for parts in run.parts.values()})
     newest = max(
         (e.updated for e in entries.values()), key=lambda d: d.timestamp(), default=assemble.EPOCH
@@ -328,8 +331,8 @@ def _produce(run: Run, lookup: thumbs.ThumbLookup | None, prune: bool, offline: 
         assemble.make_feed(p.spec, [entries[a.source] for a in p.members], run.cfg, newest)
         for p in plans
     ]
-    run.report.published = len(listings)
-    run.store.set_meta("published", str(len(listings)))
+    run.report.published = run.catalog.count - len(left_out)
+    run.store.set_meta("published", str(run.report.published))
     try:  # here, not at start: a config refused on the way has created nothing
         run.cfg.output.dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # what the permission bits do not tell (a read-only file system)

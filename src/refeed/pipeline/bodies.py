@@ -11,6 +11,7 @@ from typing import NamedTuple
 from .. import assemble, hexo
 from ..config import Config
 from ..models import Article, BodyFormat
+from .loading import published_listings
 from .run import PostIndex, PostTarget, Run
 
 # A cleaned body's key starts with this when the body links to other posts: their titles and
@@ -97,9 +98,10 @@ def post_targets(run: Run, article: Article) -> tuple[PostTarget, ...]:
 def _index_posts(run: Run) -> PostIndex:
     """The published posts by Hexo slug (the path below ``_posts/``), once per build."""
     slugs: dict[str, str] = {}
-    for listing in sorted(run.listings, key=lambda listing: listing.source):
+    listings = published_listings(run)
+    for listing in listings:
         slugs.setdefault(assemble.source_slug(listing.source), listing.source)
-    run.post_index = PostIndex(slugs, frozenset(listing.source for listing in run.listings))
+    run.post_index = PostIndex(slugs, frozenset(listing.source for listing in listings))
     return run.post_index
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from .. import assemble, hexo, load, state, write
 from ..config import Config
 from ..errors import ArticleError
 from ..models import Article, Listing, Problem
-from .run import Progress, Run, fingerprint, log, page_files, parallel, scan_articles
+from .run import Catalog, Progress, Run, fingerprint, log, page_files, parallel, scan_articles
 
 
 @dataclass
@@ -70,7 +71,6 @@ def _load_parsed(
     run: Run,
     found: Scan,
     parsed: Iterable[Read],
-    loaded: list[Listing],
     private: list[Problem],
     *,
     progress: Progress | None,
@@ -96,8 +96,7 @@ def _load_parsed(
             log.warning("%s", exc)
             report.skipped.append(Problem(source.rel, exc.reason))
         else:
-            if (listing := list_public(run, article, private)) is not None:
-                loaded.append(listing)
+            list_public(run, article, private)
 
 
 def meta_time(store: state.State, key: str) -> datetime | None:
@@ -136,45 +135,73 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     # the store: a build that changes one file of a million makes no object for the others.
     for rel, error in run.store.unchanged_errors():
         skip_known(run, rel, error, repeat_known)
-    loaded = store.unchanged_listings() if found.unchanged_count else []
     unlisted = store.unchanged_unlisted() if found.unchanged_count else []
-    if found.kept:  # still being written: published as last stored
-        listed = store.listings_of(sorted(found.kept))
-        loaded += listed
-        unlisted += sorted(set(found.kept) - {listing.source for listing in listed})
+    if found.kept:  # still being written: published as last stored (listed again if need be)
+        listed = {listing.source for listing in store.listings_of(sorted(found.kept))}
+        unlisted += sorted(set(found.kept) - listed)
     if progress is not None and found.unchanged_count:
         progress(found.unchanged_count - 1, total)  # the unchanged ones are done at once
     private: list[Problem] = []
     for article in store.each_decoded(unlisted):
-        if (listing := list_public(run, article, private)) is not None:
-            loaded.append(listing)
+        list_public(run, article, private)
+    # A modified file is listed again below if it still parses and is public; one that cannot
+    # be read now leaves the feeds, as a broken one does.
+    store.unlist([source.rel for source, _ in found.modified])
     with parallel(
         partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
     ) as results:
-        _load_parsed(run, found, results, loaded, private, progress=progress, total=total)
-    loaded.sort(key=lambda listing: listing.source)
-    held = hold_back(run, loaded) if run.cfg.articles.future == "hold" else []
+        _load_parsed(run, found, results, private, progress=progress, total=total)
+    hold = run.cfg.articles.future == "hold"
+    until = run.now.timestamp() if hold else math.inf
+    held = hold_back(run, store.listed_after(until)) if hold else []
     report.held_back = [problem for problem, _ in held]
-    held_sources = {problem.path for problem in report.held_back}
-    run.listings = [listing for listing in loaded if listing.source not in held_sources]
     report.drafts = sorted(private + run.drafts, key=by_path)
     report.next_due = min((due for _, due in held), default=None)
     report.skipped.sort(key=by_path)
-    drop_duplicate_ids(run)
+    duplicates = drop_duplicate_ids(run, until)
+    run.catalog = Catalog(until, duplicates, store.listed_count(until) - len(duplicates))
     remember_problems(store, "held", report.held_back)
     remember_problems(store, "drafts", private)  # those in _drafts/ are unread: scanned anew
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
 
 
-def list_public(run: Run, article: Article, private: list[Problem]) -> Listing | None:
-    """``article``'s listing, kept in the store; None for a draft (added to ``private``), which
-    gets no listing, so it leaves every feed exactly as a deleted article does."""
+def plan(run: Run, left_out: set[str]) -> list[assemble.Plan]:
+    """Every feed and its newest members, from the store's index of feed membership: only the
+    members are read. ``left_out``: sources not to publish (their body failed to clean)."""
+    catalog, store, cap = run.catalog, run.store, run.cfg.output.items_per_feed
+    skipped = left_out | catalog.duplicates
+    newest: dict[assemble.Group, list[str]] = {}
+    for key in store.member_feeds(catalog.until):
+        sources = store.newest_members(key, catalog.until, cap + len(skipped))
+        if kept := [source for source in sources if source not in skipped][:cap]:
+            newest[assemble.group_of(key)] = kept
+    listings = {
+        listing.source: listing
+        for listing in store.listings_of(sorted({s for kept in newest.values() for s in kept}))
+    }
+    groups = {group: [listings[s] for s in kept] for group, kept in newest.items()}
+    return assemble.plans_for(groups, run.cfg)
+
+
+def published_listings(run: Run) -> list[Listing]:
+    """Every article this build publishes, by source (for the few bodies that link to others)."""
+    catalog = run.catalog
+    return [
+        listing
+        for source, listing in sorted(run.store.listings().items())
+        if listing.published <= catalog.until and source not in catalog.duplicates
+    ]
+
+
+def list_public(run: Run, article: Article, private: list[Problem]) -> None:
+    """Keep ``article``'s listing and the feeds it belongs in; a draft (added to ``private``)
+    gets none, so it leaves every feed exactly as a deleted article does."""
     if article.private and run.cfg.articles.drafts == "hold":
         private.append(private_problem(article))
-        return None
+        return
     listing = assemble.listing(article, run.cfg)
-    run.store.put_listing(listing)
-    return listing
+    feeds = [assemble.group_key(group) for group in assemble.feed_groups(listing, run.cfg)]
+    run.store.put_listing(listing, feeds)
 
 
 def private_problem(article: Article) -> Problem:
@@ -194,10 +221,8 @@ def remembered_problems(store: state.State, key: str) -> list[Problem]:
     return [Problem(*item) for item in json.loads(store.meta(key) or "[]")]
 
 
-def hold_back(run: Run, listings: list[Listing]) -> list[tuple[Problem, datetime]]:
+def hold_back(run: Run, future: list[str]) -> list[tuple[Problem, datetime]]:
     """The posts dated in the future (``articles.future: hold``), and when each falls due."""
-    now = run.now.timestamp()
-    future = [listing.source for listing in listings if listing.published > now]
     announced = set(remembered_problems(run.store, "held"))
     held = []
     for source, article in sorted(run.store.decoded(future).items()):
@@ -279,21 +304,17 @@ def recover_ids(published: list[tuple[str, str, int]], outcomes: list[Read]) -> 
     }
 
 
-def drop_duplicate_ids(run: Run) -> None:
-    """Readers deduplicate on ids: of two articles claiming one id, the second is skipped."""
-    owners: dict[str, str] = {}
-    kept = []
-    for listing in run.listings:
-        if listing.id in owners:
-            problem = Problem(
-                listing.source, f"id {listing.id!r} is already used by {owners[listing.id]}"
-            )
-            log.warning("%s", problem)
-            run.report.skipped.append(problem)
-        else:
-            owners[listing.id] = listing.source
-            kept.append(listing)
-    run.listings = kept
+def drop_duplicate_ids(run: Run, until: float) -> frozenset[str]:
+    """Readers deduplicate on ids: of articles claiming one id, all but the first (by source)
+    are skipped, each with one line. Returns those skipped."""
+    skipped = []
+    for identity, sources in run.store.shared_ids(until).items():
+        skipped += [Problem(source, f"id {identity!r} is already used by {sources[0]}")
+                    for source in sources[1:]]  # fmt: skip
+    for problem in sorted(skipped, key=by_path):
+        log.warning("%s", problem)
+        run.report.skipped.append(problem)
+    return frozenset(problem.path for problem in skipped)
 
 
 def parse(source: load.SourceFile, data: bytes, cfg: Config) -> tuple[Article, str | None]:

@@ -21,7 +21,7 @@ from .. import assemble, load, state
 from ..__about__ import __version__
 from ..config import Config
 from ..errors import ConfigError, WriteError
-from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Listing, Problem, RunReport, Thumbnail
+from ..models import INDEX_FILE, OPML_FILE, STYLESHEET_FILE, Problem, RunReport, Thumbnail
 
 if TYPE_CHECKING:
     from .. import clean
@@ -55,6 +55,15 @@ class PostIndex:
     targets: dict[str, tuple[PostTarget, ...]] = field(default_factory=dict)  # per linking post
 
 
+@dataclass(frozen=True)
+class Catalog:
+    """The articles this build publishes, as the store lists them (see :func:`plan`)."""
+
+    until: float  # published by then: later ones are held back (+inf when none are)
+    duplicates: frozenset[str]  # sources left out: the id each claims is an earlier one's
+    count: int  # how many are published
+
+
 @dataclass
 class Run:
     """One build's working set."""
@@ -63,7 +72,7 @@ class Run:
     store: state.State
     now: datetime
     report: RunReport = field(default_factory=RunReport)
-    listings: list[Listing] = field(default_factory=list)  # the articles to publish
+    catalog: Catalog = field(default_factory=lambda: Catalog(0.0, frozenset(), 0))
     digests: dict[str, str] = field(default_factory=dict)
     sources: dict[str, load.SourceFile] = field(default_factory=dict)  # as scanned, by path
     recovered: dict[str, str] = field(default_factory=dict)  # source -> id, for a new store
