@@ -21,9 +21,11 @@ class Changes:
     def __init__(self) -> None:
         self.count = 0
         self.seen = threading.Event()
+        self.files: list[frozenset[str] | None] = []  # what each event said changed
 
-    def __call__(self) -> None:
+    def __call__(self, files: frozenset[str] | None) -> None:
         self.count += 1
+        self.files.append(files)
         self.seen.set()
 
     def quiet_for(self, seconds: float) -> bool:
@@ -72,6 +74,32 @@ def test_writes_moves_and_deletes_anywhere_below_are_changes(
             # inotify watches a new folder only once its creation is seen: a file written into
             # it at once can be missed (the scan is the safety net for that); give it the time
             time.sleep(0.3)
+
+
+def test_each_change_names_its_files_and_a_folder_change_names_none(
+    watched: tuple[Path, Changes],
+) -> None:
+    folder, changes = watched
+    with watching(folder, changes):
+        for change, said in (
+            (lambda: (folder / "sub" / "b.md").write_text("b", encoding="utf-8"), {"sub/b.md"}),
+            (lambda: (folder / "a.md").rename(folder / "sub" / "a.md"), {"a.md", "sub/a.md"}),
+            (lambda: (folder / "sub" / "a.md").unlink(), {"sub/a.md"}),
+            (lambda: (folder / "sub").rename(folder / "moved"), None),  # all below it moved
+            (lambda: (folder / "new").mkdir(), None),
+        ):
+            time.sleep(0.3)  # the events of the change before have all arrived
+            changes.files.clear()
+            change()
+            deadline = time.monotonic() + DEADLINE
+            while said is not None and set().union(*(f or () for f in changes.files)) < said:
+                assert time.monotonic() < deadline, f"{said} not reported: {changes.files}"
+                time.sleep(0.05)
+            while said is None and None not in changes.files:
+                assert time.monotonic() < deadline, f"no folder change: {changes.files}"
+                time.sleep(0.05)
+            if said is not None:  # nothing else was named
+                assert set().union(*(f or () for f in changes.files)) == said, changes.files
 
 
 def test_reads_hidden_files_and_the_output_and_state_folders_inside_are_not_changes(

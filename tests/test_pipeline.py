@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -1134,3 +1135,84 @@ def test_a_store_from_before_feed_membership_is_listed_anew_and_publishes_the_sa
     assert output_bytes(cfg.output.dir) == before
     with state.open_state(cfg.state_dir) as store:
         assert store.member_feeds(float("inf"))  # the feeds' members are indexed again
+
+
+# ------------------------------------------------------------------ builds of the changed files
+
+
+def test_builds_of_the_changed_files_alone_publish_what_builds_of_every_file_do(
+    make_site: SiteFactory,
+) -> None:
+    # One article folder, two stores and outputs: one builds after each change from the
+    # changed paths alone (as watch does after file events), the other from a whole scan.
+    files = {
+        f"_posts/{n}.md": article(f"Post {n}", f"2021-11-0{n}T10:00:00Z", categories=["A", "B"])
+        for n in range(1, 6)
+    }
+    files["_drafts/early.md"] = article("Early draft")
+    cfg = make_site(files, output={**EVERY_OUTPUT, "items_per_feed": 2})
+    whole = dataclasses.replace(
+        cfg,
+        output=dataclasses.replace(cfg.output, dir=cfg.output.dir.parent / "whole"),
+        state=StateConfig(dir=cfg.state_dir.parent / "whole-state"),
+    )  # fmt: skip
+    refeed.build(cfg, now=NOW)
+    refeed.build(whole, now=NOW)
+    posts = cfg.articles.dir / "_posts"
+
+    def rewrite(name: str, text: str) -> None:
+        (posts / name).write_text(text, encoding="utf-8")
+
+    steps: list[tuple[str, Callable[[], object], set[str]]] = [
+        ("edit", lambda: rewrite("3.md", article("Post 3 edited", "2021-11-09T10:00:00Z",
+                                                 categories=["A", "C"])), {"_posts/3.md"}),
+        ("add", lambda: rewrite("6.md", article("Six", "2021-11-08T10:00:00Z", tags=["t"])),
+         {"_posts/6.md"}),
+        # The newest goes: an older post, never cleaned (capped out), moves up into feeds.
+        ("delete", lambda: (posts / "3.md").unlink(), {"_posts/3.md"}),
+        ("move", lambda: (posts / "6.md").rename(posts / "sub-6.md"),
+         {"_posts/6.md", "_posts/sub-6.md"}),
+        ("break", lambda: rewrite("5.md", "no frontmatter"), {"_posts/5.md"}),
+        ("future", lambda: rewrite("4.md", article("Later", "2030-01-01T00:00:00Z")),
+         {"_posts/4.md"}),
+        ("draft", lambda: (cfg.articles.dir / "_drafts" / "late.md").write_text(
+            article("Late draft"), encoding="utf-8"), {"_drafts/late.md"}),
+        ("unpublish", lambda: rewrite("2.md", article("Two", published=False)), {"_posts/2.md"}),
+        ("not an article", lambda: (posts / "i.png").write_bytes(b"png"), {"_posts/i.png"}),
+    ]  # fmt: skip
+    for name, change, paths in steps:
+        change()
+        changed = refeed.build(cfg, now=NOW, paths=frozenset(paths))
+        scanned = refeed.build(whole, now=NOW)
+        assert output_bytes(cfg.output.dir) == output_bytes(whole.output.dir), name
+        for field in ("published", "skipped", "held_back", "drafts", "articles_read"):
+            assert getattr(changed, field) == getattr(scanned, field), (name, field)
+    assert [d.path for d in changed.drafts] == [
+        "_drafts/early.md",
+        "_drafts/late.md",
+        "_posts/2.md",
+    ]
+
+
+def test_a_build_of_changed_files_looks_at_those_alone(make_site: SiteFactory) -> None:
+    cfg = make_site({"a.md": article("A"), "b.md": article("B")})
+    refeed.build(cfg, now=NOW)
+    (cfg.articles.dir / "a.md").write_text(article("A2"), encoding="utf-8")
+    (cfg.articles.dir / "b.md").write_text(article("B2"), encoding="utf-8")
+    refeed.build(cfg, now=NOW, paths=frozenset({"a.md"}))
+    site = (cfg.output.dir / "atom.xml").read_text(encoding="utf-8")
+    assert "A2" in site and "B2" not in site  # b.md waits for the next scan
+    refeed.build(cfg, now=NOW)
+    assert "B2" in (cfg.output.dir / "atom.xml").read_text(encoding="utf-8")
+
+
+def test_a_changed_link_or_a_new_store_makes_the_build_look_at_every_file(
+    make_site: SiteFactory,
+) -> None:
+    cfg = make_site({"a.md": article("A"), "b.md": article("B")})
+    report = refeed.build(cfg, now=NOW, paths=frozenset({"a.md"}))  # a new store knows nothing
+    assert report.published == 2
+    (cfg.articles.dir / "b.md").write_text(article("B2"), encoding="utf-8")
+    (cfg.articles.dir / "c.md").symlink_to(cfg.articles.dir / "a.md")
+    refeed.build(cfg, now=NOW, paths=frozenset({"c.md"}))  # links: only a whole scan decides
+    assert "B2" in (cfg.output.dir / "atom.xml").read_text(encoding="utf-8")

@@ -94,15 +94,21 @@ def test_the_scan_is_compared_with_the_stored_stats_by_the_store(tmp_path: Path)
             "touched.md": Stored(10, 1, "h-touched", True, None),
         }
         assert changes.gone == ["gone.md"]
-        assert list(store.unchanged_errors()) == [("bad.md", "no frontmatter")]
-        assert store.unchanged_listings() == [listing("same.md")]  # not the edited one's
-        assert store.unchanged_unlisted() == ["draft.md"]
+        store.forget_articles(changes.gone)
+        changed = set(changes.changed)
+        assert store.unchanged_errors(changed) == [("bad.md", "no frontmatter")]
+        assert store.unchanged_unlisted(changed) == ["draft.md"]  # not the touched one
+        assert store.count_articles() == 5
+        files = store.compare_files(["same.md", "edited.md", "bad.md", "x.md"],
+                                    {"same.md": (10, 1), "edited.md": (12, 1), "x.md": (1, 1)})  # fmt: skip
+        assert files.changed == {"edited.md": Stored(10, 1, "h-edited", True, None), "x.md": None}
+        assert files.gone == ["bad.md"]  # stored, and not an article file now
         assert store.hashes(["same.md", "edited.md", "nope.md"]) == {
             "same.md": "h-same", "edited.md": "h-edited"
         }  # fmt: skip
         # A second comparison on the same connection starts from the new scan only.
         assert store.compare_stats(iter([("same.md", 10, 1)])).gone == sorted(
-            ["bad.md", "draft.md", "edited.md", "gone.md", "touched.md"]
+            ["bad.md", "draft.md", "edited.md", "touched.md"]
         )
 
 

@@ -1,9 +1,9 @@
 """File events for ``refeed watch`` (the only watchdog import): a change in the article folder
 is seen when it happens (inotify on Linux) rather than at the next scan.
 
-Events only say *that* something changed; the build still scans and compares as always, so a
-lost or merged event costs nothing but latency, and the service's interval scan stays as the
-safety net. Where events cannot be had (no inotify, the kernel's watch limit reached), the
+Events say which files changed: the build that follows looks at those alone (a folder created,
+moved or deleted: at everything). A lost event costs latency only: the service's interval scan
+compares every file and stays as the safety net. Where events cannot be had (no inotify, the kernel's watch limit reached), the
 caller is told why and keeps to its interval scan.
 """
 
@@ -26,8 +26,13 @@ warnings.filterwarnings("ignore", message="Callback with id", category=RuntimeWa
 _CHANGES = frozenset({"created", "modified", "deleted", "moved", "closed", "attrib"})
 
 
+# What changed: the files' paths relative to the folder (as the scan names them), or None when a
+# folder was created, moved or deleted (everything below it may have changed: scan it all).
+OnChange = Callable[[frozenset[str] | None], None]
+
+
 class _Handler(FileSystemEventHandler):
-    def __init__(self, folder: Path, ignored: tuple[Path, ...], on_change: Callable[[], None]):
+    def __init__(self, folder: Path, ignored: tuple[Path, ...], on_change: OnChange):
         self.folder = folder
         self.ignored = ignored
         self.on_change = on_change
@@ -38,20 +43,24 @@ class _Handler(FileSystemEventHandler):
         if event.is_directory and event.event_type in ("modified", "attrib"):
             return  # a folder's own time changes with every entry: the entry has its own event
         paths = [event.src_path, getattr(event, "dest_path", "")]
-        if any(path and self._relevant(_text(path)) for path in paths):
-            self.on_change()
+        changed = {rel for path in paths if path and (rel := self._relevant(_text(path)))}
+        if changed:
+            self.on_change(None if event.is_directory else frozenset(changed))
 
-    def _relevant(self, path: str) -> bool:
-        """Whether a change at ``path`` can change an article: not a hidden file or folder
-        (the scan skips those), not the output or state folder when they sit inside."""
+    def _relevant(self, path: str) -> str | None:
+        """``path`` relative to the folder, if a change there can change an article: not a
+        hidden file or folder (the scan skips those), not the output or state folder when
+        they sit inside."""
         target = Path(path)
         if any(target == folder or folder in target.parents for folder in self.ignored):
-            return False
+            return None
         try:
             parts = PurePath(target).relative_to(self.folder).parts
         except ValueError:
-            return False
-        return not any(part.startswith(".") for part in parts)
+            return None
+        if not parts or any(part.startswith(".") for part in parts):
+            return None
+        return "/".join(parts)
 
 
 def _text(path: str | bytes) -> str:
@@ -60,10 +69,11 @@ def _text(path: str | bytes) -> str:
 
 class ArticleEvents:
     """Calls ``on_change`` (from watchdog's thread) whenever something under ``folder`` that
-    could be an article is created, written, moved, deleted or has its attributes changed."""
+    could be an article is created, written, moved, deleted or has its attributes changed,
+    with what changed (see :data:`OnChange`)."""
 
     def __init__(
-        self, folder: Path, on_change: Callable[[], None], *, ignored: tuple[Path, ...] = ()
+        self, folder: Path, on_change: OnChange, *, ignored: tuple[Path, ...] = ()
     ) -> None:
         self.given = folder  # as configured: a symlink re-pointed is a new folder
         self.identity = _identity(folder)

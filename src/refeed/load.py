@@ -11,11 +11,11 @@ import errno
 import fnmatch
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from stat import S_ISREG
+from stat import S_ISLNK, S_ISREG
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
@@ -121,6 +121,37 @@ def scan(
     found.sort()  # by rel: unique, so the other fields never take part
     problems.sort(key=lambda p: p.path)
     return found, problems
+
+
+def stat_files(
+    root: Path, rels: Iterable[str], include: tuple[str, ...], exclude: tuple[str, ...]
+) -> list[SourceFile] | None:
+    """The article files among ``rels`` (paths below ``root`` as :func:`scan` names them), as
+    the scan would find them, in sorted order: those not there (deleted) or no article file
+    are left out. None when one is a link or cannot be looked at: only a whole scan decides
+    links and says what it cannot read."""
+    root = root.resolve()
+    selected = _matcher(include, exclude)
+    found = []
+    for rel in sorted(set(rels)):
+        parts = rel.split("/")
+        if any(part.startswith(".") or _undecodable(part) for part in parts):
+            continue
+        if not selected(rel, parts[-1]):
+            continue
+        path = os.path.join(root, rel)  # noqa: PTH118 (a str: one per changed file, no Path)
+        try:
+            stat = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:
+            return None
+        if S_ISLNK(stat.st_mode):
+            return None
+        if S_ISREG(stat.st_mode):
+            found.append(SourceFile(rel, path, stat.st_size, stat.st_mtime_ns,
+                                    stat.st_dev, stat.st_ino))  # fmt: skip
+    return found
 
 
 def _undecodable(name: str) -> bool:

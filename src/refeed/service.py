@@ -60,6 +60,10 @@ class Service:
         self.build_lock = threading.Lock()
         self.first = True  # the first build says every known problem once
         self.events: ArticleEvents | None = None
+        # What file events said changed since the last build: files, or None once a folder
+        # changed or a build failed (the next build then looks at everything).
+        self.changed_files: set[str] | None = set()
+        self.changes_lock = threading.Lock()
         self.refusal: Refusal | None = None  # the last reload refused, until one is taken
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -168,34 +172,54 @@ class Service:
             folder, watch.interval, watch.settle, why_not,
         )  # fmt: skip
 
-    def _changed(self) -> None:
+    def _changed(self, files: frozenset[str] | None = None) -> None:
         """A file event: build once the file has been left alone for ``watch.settle`` seconds.
-        Each event moves the job later, so a burst of writes is one build after the last."""
+        Each event moves the job later, so a burst of writes is one build after the last.
+        That build looks at ``files`` alone (and those of the events before it), or at every
+        file when a folder changed (``None``)."""
         if self.stopping.is_set():
             return
+        with self.changes_lock:
+            if files is None or self.changed_files is None:
+                self.changed_files = None
+            else:
+                self.changed_files |= files
         when = datetime.now(UTC) + timedelta(seconds=self.cfg.watch.settle + 0.2)
         self.scheduler.add_job(
-            self.build, DateTrigger(run_date=when, timezone=UTC), id="change", replace_existing=True
+            self.build_changes,
+            DateTrigger(run_date=when, timezone=UTC),
+            id="change",
+            replace_existing=True,
         )
+
+    def build_changes(self) -> None:
+        """The build after file events: of the files they named, or of everything."""
+        with self.changes_lock:
+            files, self.changed_files = self.changed_files, set()
+        self.build(files=None if files is None else frozenset(files))
 
     # ----------------------------------------------------------------- jobs
 
-    def build(self, full: bool = False) -> None:
-        """One build; any failure is logged and the next scan tries again."""
+    def build(self, full: bool = False, files: frozenset[str] | None = None) -> None:
+        """One build (of the changed ``files`` alone, when given); any failure is logged and
+        the next scan tries again."""
         if self.stopping.is_set():
             return
         with self.build_lock:
             try:
                 # The first build names the problems already there; later ones only new ones.
                 report = pipeline.build(
-                    self.cfg, settle=self.cfg.watch.settle, repeat_known=self.first, full=full
-                )
+                    self.cfg, settle=self.cfg.watch.settle, repeat_known=self.first, full=full,
+                    paths=None if self.first else files,
+                )  # fmt: skip
                 self.first = False
-            except RefeedError as exc:  # an operator's problem (the lock held, a folder): as is
-                log.error("build failed, previous feeds kept: %s", exc)
-                return
-            except Exception as exc:  # a bug: the class names it for the report
-                log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
+            except Exception as exc:
+                with self.changes_lock:  # what it was to look at: the next build looks at all
+                    self.changed_files = None
+                if isinstance(exc, RefeedError):  # an operator's problem (a folder): as is
+                    log.error("build failed, previous feeds kept: %s", exc)
+                else:  # a bug: the class names it for the report
+                    log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
                 return
             finally:  # the build wrote status.json: the refusal stays until a reload is taken
                 if self.refusal is not None:
@@ -212,7 +236,7 @@ class Service:
                 len(report.deleted), report.seconds,
             )  # fmt: skip
         if report.pending and self.events is not None:  # too fresh to publish yet: no event
-            self._changed()  # may follow, so look again once they have settled
+            self._changed(frozenset(report.pending))  # may follow: look again once settled
         if self.after_build is not None:
             self.after_build(self.cfg, report)
         if report.next_due is not None:

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -194,14 +194,38 @@ class State:
         )
         return StatChanges(changed, [source for (source,) in gone])
 
-    def unchanged_errors(self) -> Iterator[tuple[str, str]]:
-        """``(source, why)`` of the files that failed to parse, whose stat is the one
-        :meth:`compare_stats` last scanned, by source."""
-        yield from self.db.execute(
-            "SELECT a.source, a.error FROM articles a JOIN scanned s"
-            " ON a.source = s.source AND a.size = s.size AND a.mtime_ns = s.mtime_ns"
-            " WHERE a.error IS NOT NULL ORDER BY a.source"
+    def compare_files(
+        self, sources: Iterable[str], found: dict[str, tuple[int, int]]
+    ) -> StatChanges:
+        """:meth:`compare_stats` for ``sources`` alone, of which ``found`` holds the article
+        files there now, with their ``(size, mtime_ns)``; the rest are gone if stored."""
+        query = (
+            "SELECT source, size, mtime_ns, hash, fields IS NOT NULL, error FROM articles"
+            " WHERE source IN ({})"
         )
+        stored = {
+            source: Stored(size, mtime_ns, digest, bool(parsed), error)
+            for source, size, mtime_ns, digest, parsed, error in self._in_batches(
+                query, sorted(set(sources))
+            )
+        }
+        changed: dict[str, Stored | None] = {
+            rel: stored.get(rel)
+            for rel, stat in found.items()
+            if (known := stored.get(rel)) is None or (known.size, known.mtime_ns) != stat
+        }
+        return StatChanges(changed, sorted(set(stored) - set(found)))
+
+    def count_articles(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+
+    def unchanged_errors(self, changed: Collection[str]) -> list[tuple[str, str]]:
+        """``(source, why)`` of the files that failed to parse, by source, but ``changed``
+        (after a comparison, the store holds every file scanned: the rest are unchanged)."""
+        rows = self.db.execute(
+            "SELECT source, error FROM articles WHERE error IS NOT NULL ORDER BY source"
+        )
+        return [(source, error) for source, error in rows if source not in changed]
 
     def put_article(
         self,
@@ -281,25 +305,14 @@ class State:
         query = "SELECT source, id, published, groups FROM items WHERE source IN ({})"
         return _listings(self._in_batches(query, sources))
 
-    def unchanged_listings(self) -> list[Listing]:
-        """The listings of the files whose stat is the one :meth:`compare_stats` last scanned."""
+    def unchanged_unlisted(self, changed: Collection[str]) -> list[str]:
+        """The files parsed before that have no listing under this config (or are drafts), by
+        source, but ``changed``."""
         rows = self.db.execute(
-            "SELECT i.source, i.id, i.published, i.groups FROM items i"
-            " JOIN articles a ON a.source = i.source AND a.fields IS NOT NULL"
-            " JOIN scanned s"
-            " ON s.source = a.source AND s.size = a.size AND s.mtime_ns = a.mtime_ns"
+            "SELECT source FROM articles a WHERE fields IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.source = a.source) ORDER BY source"
         )
-        return _listings(rows)
-
-    def unchanged_unlisted(self) -> list[str]:
-        """Those files, parsed before, that have no listing under this config (or are drafts)."""
-        rows = self.db.execute(
-            "SELECT a.source FROM articles a JOIN scanned s"
-            " ON s.source = a.source AND s.size = a.size AND s.mtime_ns = a.mtime_ns"
-            " WHERE a.fields IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.source = a.source) ORDER BY a.source"
-        )
-        return [source for (source,) in rows]
+        return [source for (source,) in rows if source not in changed]
 
     def unlist(self, sources: list[str]) -> None:
         """Take ``sources`` out of every listing and feed (until they are listed again)."""

@@ -200,6 +200,7 @@ def build(
     settle: float = 0.0,
     repeat_known: bool = True,
     full: bool = False,
+    paths: frozenset[str] | None = None,
 ) -> RunReport:
     """Bring the output directory up to date with the articles and report what happened.
 
@@ -207,6 +208,8 @@ def build(
     ``repeat_known``: log again the articles that failed before and have not changed since.
     ``full``: forget what the store knows and re-read and re-render everything (files whose
     bytes come out the same are still left untouched).
+    ``paths``: only these files (relative to ``articles.dir``) may have changed since the last
+    build, as file events tell: they alone are looked at, not the whole folder.
     ``lookup``: enclosure facts from this function instead of the cached prober.
     ``offline``: no network: thumbnails come from the cache or are guessed from their URL.
     """
@@ -215,10 +218,10 @@ def build(
         progress, settle, repeat_known, full,
     )  # fmt: skip
     try:
-        return once()
+        return once(None if full else paths)
     except state.StoreDamaged as exc:  # removed: once more from scratch, as after a deletion
         log.warning("%s", exc)
-        return once()
+        return once(None)  # every file: the new store knows none
 
 
 def _build(
@@ -232,6 +235,7 @@ def _build(
     settle: float,
     repeat_known: bool,
     full: bool,
+    paths: frozenset[str] | None,
 ) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
     if (problem := output_problem(cfg.output.dir, "output.dir or --output")) is not None:
@@ -257,12 +261,12 @@ def _build(
                 rules(cfg)  # a new config's selectors are checked before anything is read
                 store.clear_items()  # made under the old config
             store.set_meta(state.CONFIG_KEY, config_key)
-            found = compare(run, settle)
+            found = compare(run, settle, paths)
             if run.changed or prune or not _outputs_intact(run):
                 load_articles(run, found, progress, repeat_known)
                 _produce(run, lookup, prune, offline or cfg.thumbnails.offline)
             else:
-                report_unchanged(run, repeat_known)
+                report_unchanged(run, found, repeat_known)
             if uploading:  # every build: a publish that failed before is finished now
                 announce(cfg, publish_output(cfg, store, run.report))
             for held in run.report.held_back + run.report.drafts:  # -v lists them every time

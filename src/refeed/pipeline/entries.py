@@ -25,6 +25,7 @@ from .bodies import (
     renders_tags,
     settings_of,
 )
+from .loading import source_file
 from .run import Parts, PostTarget, Run, fingerprint, guarded, log, parallel, rules
 
 
@@ -82,7 +83,7 @@ def make_entries(
             items[source].clean_key,
             source,
             str(cfg.articles.dir / source),
-            run.sources[source],
+            source_file(run, source),
             run.digests[source],
             articles[source].body_format,
             cfg.articles.base_url or items[source].entry.link,

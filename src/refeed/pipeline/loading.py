@@ -17,23 +17,38 @@ from .. import assemble, hexo, load, state, write
 from ..config import Config
 from ..errors import ArticleError
 from ..models import Article, Listing, Problem
-from .run import Catalog, Progress, Run, fingerprint, log, page_files, parallel, scan_articles
+from .run import (
+    Catalog,
+    Progress,
+    Run,
+    fingerprint,
+    log,
+    page_files,
+    parallel,
+    scan_articles,
+    scan_changed,
+)
 
 
 @dataclass
 class Scan:
     """The article directory compared with the store, before anything is read. The unchanged
-    files stay in the store's comparison (see :meth:`state.State.compare_stats`): a build with
-    nothing to do makes no Python object for them."""
+    files stay in the store (see :meth:`state.State.compare_stats`): a build with nothing to
+    do makes no Python object for them."""
 
     modified: list[tuple[load.SourceFile, state.Stored | None]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
     kept: dict[str, state.Stored] = field(default_factory=dict)  # still being written: as stored
+    changed: frozenset[str] = frozenset()  # new or modified, pending included
     unchanged_count: int = 0  # kept included
 
 
-def compare(run: Run, settle: float) -> Scan:
-    """Which files are new, modified or gone; nothing is read or decoded yet."""
+UNREAD_DRAFTS = "unread_drafts"  # the store's meta: the drafts in _drafts/ the last scan found
+
+
+def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Scan:
+    """Which files are new, modified or gone; nothing is read or decoded yet. ``paths``: only
+    those files may have changed (a file event's): they alone are looked at."""
     cfg, store, report = run.cfg, run.store, run.report
     # Whether drafts are published is decided after parsing: switching it re-reads nothing.
     parse_key = fingerprint(
@@ -43,13 +58,22 @@ def compare(run: Run, settle: float) -> Scan:
         store.clear_articles()  # settings that change how files parse: everything is re-read
         store.set_meta("parse", parse_key)
         run.changed = True
-    sources, report.not_followed, run.drafts = scan_articles(cfg)
-    for problem in report.not_followed:
-        log.warning("%s", problem)
-    report.articles_read = len(sources)
+        paths = None
+    scanned = None if paths is None else scan_changed(cfg, paths)
+    if scanned is None or paths is None:  # the whole folder
+        sources, report.not_followed, run.drafts = scan_articles(cfg)
+        for problem in report.not_followed:
+            log.warning("%s", problem)
+        changes = store.compare_stats((s.rel, s.size, s.mtime_ns) for s in sources)
+        remember_problems(store, UNREAD_DRAFTS, run.drafts)
+    else:  # those files alone; the drafts in _drafts/ as the last scan left them, updated
+        sources = scanned.sources
+        changes = store.compare_files(paths, {s.rel: (s.size, s.mtime_ns) for s in sources})
+        run.drafts = [p for p in remembered_problems(store, UNREAD_DRAFTS) if p.path not in paths]
+        run.drafts = sorted(run.drafts + scanned.drafts, key=by_path)
+        remember_problems(store, UNREAD_DRAFTS, run.drafts)
     run.sources = {source.rel: source for source in sources}
-    changes = store.compare_stats((s.rel, s.size, s.mtime_ns) for s in sources)
-    found = Scan(gone=set(changes.gone))
+    found = Scan(gone=set(changes.gone), changed=frozenset(changes.changed))
     store.forget_articles(changes.gone)
     settled_before = time.time_ns() - int(settle * 1e9)
     for rel, stored in sorted(changes.changed.items()):
@@ -60,11 +84,23 @@ def compare(run: Run, settle: float) -> Scan:
                 found.kept[rel] = stored
         else:
             found.modified.append((source, stored))
-    found.unchanged_count = len(sources) - len(changes.changed) + len(found.kept)
+    stored_changed = sum(stored is not None for stored in changes.changed.values())
+    found.unchanged_count = store.count_articles() - stored_changed + len(found.kept)
+    report.articles_read = store.count_articles() - stored_changed + len(changes.changed)
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
+
+
+def source_file(run: Run, rel: str) -> load.SourceFile:
+    """The article file ``rel`` as found now: as scanned, else looked up (a build that looked
+    at changed files only cleans an unchanged one that moves up into a feed)."""
+    if (source := run.sources.get(rel)) is None:
+        found = load.stat_files(run.cfg.articles.dir, [rel], (rel.rpartition("/")[2],), ())
+        source = found[0] if found else load.SourceFile(rel, run.cfg.articles.dir / rel)
+        run.sources[rel] = source
+    return source
 
 
 def _load_parsed(
@@ -107,10 +143,10 @@ def meta_time(store: state.State, key: str) -> datetime | None:
         return None
 
 
-def report_unchanged(run: Run, repeat_known: bool) -> None:
+def report_unchanged(run: Run, found: Scan, repeat_known: bool) -> None:
     """Nothing to do: the report comes from the store alone (no article is decoded)."""
     report, store = run.report, run.store
-    for rel, error in run.store.unchanged_errors():
+    for rel, error in run.store.unchanged_errors(found.changed):
         skip_known(run, rel, error, repeat_known)
     report.held_back = remembered_problems(store, "held")
     report.drafts = sorted(remembered_problems(store, "drafts") + run.drafts, key=by_path)
@@ -133,9 +169,9 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     total = found.unchanged_count + len(found.modified)
     # The unchanged files' listings, those to list again and those that failed, all found by
     # the store: a build that changes one file of a million makes no object for the others.
-    for rel, error in run.store.unchanged_errors():
+    for rel, error in run.store.unchanged_errors(found.changed):
         skip_known(run, rel, error, repeat_known)
-    unlisted = store.unchanged_unlisted() if found.unchanged_count else []
+    unlisted = store.unchanged_unlisted(found.changed) if found.unchanged_count else []
     if found.kept:  # still being written: published as last stored (listed again if need be)
         listed = {listing.source for listing in store.listings_of(sorted(found.kept))}
         unlisted += sorted(set(found.kept) - listed)

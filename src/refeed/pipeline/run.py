@@ -140,16 +140,40 @@ def scan_articles(cfg: Config) -> Scanned:
     if not (hexo_source or assets or hidden):
         return Scanned(sources, not_followed, [])  # the usual case: one cheap pass
     stems = {posixpath.splitext(source.rel)[0] for source in sources} if assets else set()
+    return _posts_only(cfg, sources, not_followed, hexo_source=hexo_source, post_stems=stems)
+
+
+def _posts_only(
+    cfg: Config,
+    sources: list[load.SourceFile],
+    not_followed: list[Problem],
+    *,
+    hexo_source: bool,
+    post_stems: set[str],
+) -> Scanned:
     kept: list[load.SourceFile] = []
     drafts: list[Problem] = []
     for source in sources:
-        if (why := _not_a_post(source.rel, hexo_source=hexo_source, post_stems=stems)) is not None:
+        if why := _not_a_post(source.rel, hexo_source=hexo_source, post_stems=post_stems):
             log.debug("%s: not a post: %s", source.rel, why)
         elif load.DRAFTS_FOLDER in source.rel.split("/")[:-1] and cfg.articles.drafts == "hold":
             drafts.append(Problem(source.rel, f"held back: draft (in {load.DRAFTS_FOLDER}/)"))
         else:
             kept.append(source)
     return Scanned(kept, not_followed, drafts)
+
+
+def scan_changed(cfg: Config, rels: frozenset[str]) -> Scanned | None:
+    """:func:`scan_articles` for the files ``rels`` alone (a file event's), by the same rules;
+    None when only a whole scan can tell (a link, or post asset folders: whether a file is a
+    post depends on the others)."""
+    if cfg.articles.post_asset_folder or not cfg.articles.dir.is_dir():
+        return None
+    found = load.stat_files(cfg.articles.dir, rels, cfg.articles.include, cfg.articles.exclude)
+    if found is None:
+        return None
+    hexo_source = (cfg.articles.dir / HEXO_POSTS).is_dir()
+    return _posts_only(cfg, found, [], hexo_source=hexo_source, post_stems=set())
 
 
 def _not_a_post(rel: str, *, hexo_source: bool, post_stems: set[str]) -> str | None:
