@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS articles (
     source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,
     hash TEXT NOT NULL, fields TEXT, error TEXT
 );
+CREATE INDEX IF NOT EXISTS articles_failed ON articles (source) WHERE error IS NOT NULL;
 CREATE TABLE IF NOT EXISTS identities (source TEXT PRIMARY KEY, hash TEXT NOT NULL, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS identities_by_hash ON identities (hash);
 CREATE TABLE IF NOT EXISTS cleaned (key TEXT PRIMARY KEY, content TEXT NOT NULL, summary TEXT NOT NULL);
@@ -308,9 +309,9 @@ class State:
     def unchanged_unlisted(self, changed: Collection[str]) -> list[str]:
         """The files parsed before that have no listing under this config (or are drafts), by
         source, but ``changed``."""
-        rows = self.db.execute(
-            "SELECT source FROM articles a WHERE fields IS NOT NULL"
-            " AND NOT EXISTS (SELECT 1 FROM items i WHERE i.source = a.source) ORDER BY source"
+        rows = self.db.execute(  # merged along the indexes: no article row is read
+            "SELECT source FROM articles EXCEPT SELECT source FROM items"
+            " EXCEPT SELECT source FROM articles WHERE error IS NOT NULL ORDER BY 1"
         )
         return [source for (source,) in rows if source not in changed]
 
