@@ -208,22 +208,23 @@ class Service:
         with self.build_lock:
             try:
                 # The first build names the problems already there; later ones only new ones.
+                refused = self.refusal  # kept in status.json by the build's own write
                 report = pipeline.build(
                     self.cfg, settle=self.cfg.watch.settle, repeat_known=self.first, full=full,
                     paths=None if self.first else files,
+                    status=refused and pipeline.refusal_status(refused.error, refused.at),
                 )  # fmt: skip
                 self.first = False
             except Exception as exc:
                 with self.changes_lock:  # what it was to look at: the next build looks at all
                     self.changed_files = None
+                if self.refusal is not None:  # a build that stopped early may not have kept it
+                    pipeline.record_refusal(self.cfg, self.refusal.error, self.refusal.at)
                 if isinstance(exc, RefeedError):  # an operator's problem (a folder): as is
                     log.error("build failed, previous feeds kept: %s", exc)
                 else:  # a bug: the class names it for the report
                     log.error("build failed, previous feeds kept: %s: %s", type(exc).__name__, exc)
                 return
-            finally:  # the build wrote status.json: the refusal stays until a reload is taken
-                if self.refusal is not None:
-                    pipeline.record_refusal(self.cfg, self.refusal.error, self.refusal.at)
         for rel in report.written:
             log.debug("wrote %s", rel)  # watch -v
         for rel in report.pruned:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -104,10 +105,17 @@ def _unusable_folders(cfg: Config) -> list[tuple[Path, str, str]]:
 def record_refusal(cfg: Config, refused: ConfigError, now: datetime) -> None:
     """A refused reload in ``status.json`` (the running config's state folder): monitoring
     sees it at once, not an older error."""
-    status = state.read_status(cfg.state_dir)
-    status["last_error"] = f"config reload refused: {'; '.join(refused.problems)}"
-    status["config_refused_at"] = now.isoformat(timespec="seconds")
-    state.write_status(cfg.state_dir, status)
+    state.write_status(cfg.state_dir, {**state.read_status(cfg.state_dir),
+                                       **refusal_status(refused, now)})  # fmt: skip
+
+
+def refusal_status(refused: ConfigError, at: datetime) -> dict[str, object]:
+    """What ``status.json`` says of a refused reload (kept by every build until one is taken:
+    see ``build``'s ``status``)."""
+    return {
+        "last_error": f"config reload refused: {'; '.join(refused.problems)}",
+        "config_refused_at": at.isoformat(timespec="seconds"),
+    }
 
 
 def check(cfg: Config) -> list[Problem]:
@@ -201,6 +209,7 @@ def build(
     repeat_known: bool = True,
     full: bool = False,
     paths: frozenset[str] | None = None,
+    status: Mapping[str, object] | None = None,
 ) -> RunReport:
     """Bring the output directory up to date with the articles and report what happened.
 
@@ -210,12 +219,14 @@ def build(
     bytes come out the same are still left untouched).
     ``paths``: only these files (relative to ``articles.dir``) may have changed since the last
     build, as file events tell: they alone are looked at, not the whole folder.
+    ``status``: written into ``status.json`` with the build's own figures, over them (the
+    service's refused reload: in the same write, so no reader ever sees it missing).
     ``lookup``: enclosure facts from this function instead of the cached prober.
     ``offline``: no network: thumbnails come from the cache or are guessed from their URL.
     """
     once = partial(
         _build, cfg, now or datetime.now(UTC), time.perf_counter(), prune, lookup, offline,
-        progress, settle, repeat_known, full,
+        progress, settle, repeat_known, full, status or {},
     )  # fmt: skip
     try:
         return once(None if full else paths)
@@ -235,6 +246,7 @@ def _build(
     settle: float,
     repeat_known: bool,
     full: bool,
+    also_status: Mapping[str, object],
     paths: frozenset[str] | None,
 ) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
@@ -282,10 +294,11 @@ def _build(
             # A build that did not finish is no build: status.json keeps the last finished
             # one's figures, and says what stopped this one.
             store.write_status({**store.read_status(), "last_error": _stopped_by(exc),
-                                "last_failed_at": now.isoformat(timespec="seconds")})  # fmt: skip
+                                "last_failed_at": now.isoformat(timespec="seconds"),
+                                **also_status})  # fmt: skip
             raise
         run.report.seconds = time.perf_counter() - started
-        store.write_status(_status(run))
+        store.write_status({**_status(run), **also_status})
     return run.report
 
 
