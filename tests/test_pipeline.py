@@ -1216,3 +1216,19 @@ def test_a_changed_link_or_a_new_store_makes_the_build_look_at_every_file(
     (cfg.articles.dir / "c.md").symlink_to(cfg.articles.dir / "a.md")
     refeed.build(cfg, now=NOW, paths=frozenset({"c.md"}))  # links: only a whole scan decides
     assert "B2" in (cfg.output.dir / "atom.xml").read_text(encoding="utf-8")
+
+
+def test_a_linked_article_that_moves_up_after_a_change_is_read_through_its_link(
+    make_site: SiteFactory,
+) -> None:
+    cfg = make_site(
+        {"new.md": article("New", "2021-11-09T10:00:00Z"),
+         ".kept/old.md": article("Old through a link", "2021-11-01T10:00:00Z")},
+        output={"items_per_feed": 1},
+    )  # fmt: skip
+    (cfg.articles.dir / "old.md").symlink_to(cfg.articles.dir / ".kept" / "old.md")
+    refeed.build(cfg, now=NOW)
+    (cfg.articles.dir / "new.md").unlink()  # the linked one, never cleaned, moves up
+    report = refeed.build(cfg, now=NOW, paths=frozenset({"new.md"}))
+    assert report.skipped == [] and report.published == 1
+    assert "Old through a link" in (cfg.output.dir / "atom.xml").read_text(encoding="utf-8")

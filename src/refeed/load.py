@@ -139,19 +139,32 @@ def stat_files(
             continue
         if not selected(rel, parts[-1]):
             continue
-        path = os.path.join(root, rel)  # noqa: PTH118 (a str: one per changed file, no Path)
         try:
-            stat = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            continue
+            source = stat_file(root, rel)
         except OSError:
             return None
-        if S_ISLNK(stat.st_mode):
-            return None
-        if S_ISREG(stat.st_mode):
-            found.append(SourceFile(rel, path, stat.st_size, stat.st_mtime_ns,
-                                    stat.st_dev, stat.st_ino))  # fmt: skip
+        if source is not None:
+            found.append(source)
     return found
+
+
+def stat_file(root: Path, rel: str, *, follow: bool = False) -> SourceFile | None:
+    """The regular file ``rel`` below ``root`` (resolved) as the scan records it, or None when
+    there is none there. A link raises OSError (ELOOP), unless ``follow``: then it is its
+    target's, as the scan takes a link to a file in the folder. An unreadable one raises."""
+    path = os.path.join(root, rel)  # noqa: PTH118 (a str: one per changed file, no Path)
+    try:
+        stat = os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if S_ISLNK(stat.st_mode):
+        if not follow:
+            raise OSError(errno.ELOOP, "a link", path)
+        target = _link_target(Path(path), root)
+        return _source(rel, str(target), target.stat()) if target and target.is_file() else None
+    if not S_ISREG(stat.st_mode):
+        return None
+    return SourceFile(rel, path, stat.st_size, stat.st_mtime_ns, stat.st_dev, stat.st_ino)
 
 
 def _undecodable(name: str) -> bool:

@@ -97,8 +97,11 @@ def source_file(run: Run, rel: str) -> load.SourceFile:
     """The article file ``rel`` as found now: as scanned, else looked up (a build that looked
     at changed files only cleans an unchanged one that moves up into a feed)."""
     if (source := run.sources.get(rel)) is None:
-        found = load.stat_files(run.cfg.articles.dir, [rel], (rel.rpartition("/")[2],), ())
-        source = found[0] if found else load.SourceFile(rel, run.cfg.articles.dir / rel)
+        try:
+            source = load.stat_file(run.cfg.articles.dir.resolve(), rel, follow=True)
+        except OSError:  # unreadable: the read says why
+            source = None
+        source = source or load.SourceFile(rel, run.cfg.articles.dir / rel)
         run.sources[rel] = source
     return source
 
