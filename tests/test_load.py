@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from datetime import date
 from pathlib import Path
 
@@ -93,8 +94,18 @@ def test_yaml_alias_bomb_is_refused_quickly() -> None:
         prev = "abcdefghi"[i]
         lines.append(f"{name}: &{name} [{','.join(['*' + prev] * 9)}]")
     text = "---\ntitle: T\ndate: 2021-11-04\n" + "\n".join(lines) + "\n---\n"
-    with pytest.raises(ArticleError, match="alias bomb"):
-        parse(text)
+
+    def too_slow(*_: object) -> None:
+        raise TimeoutError("not refused within 10 s: the bomb is being expanded")
+
+    signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(10)  # without the size check it runs for minutes and gigabytes
+    try:
+        with pytest.raises(ArticleError, match="alias bomb"):
+            parse(text)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
 def test_self_referencing_alias_is_refused() -> None:

@@ -1232,3 +1232,27 @@ def test_a_linked_article_that_moves_up_after_a_change_is_read_through_its_link(
     report = refeed.build(cfg, now=NOW, paths=frozenset({"new.md"}))
     assert report.skipped == [] and report.published == 1
     assert "Old through a link" in (cfg.output.dir / "atom.xml").read_text(encoding="utf-8")
+
+
+def test_a_changed_file_that_cannot_be_read_now_leaves_every_feed(make_site: SiteFactory) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": article("B", categories=["Good"])},
+                    articles={"max_size": "2KB"})  # fmt: skip
+    refeed.build(cfg, now=NOW)
+    (cfg.articles.dir / "b.md").write_text(article("B", body="x" * 4000), encoding="utf-8")
+    report = refeed.build(cfg, now=NOW, paths=frozenset({"b.md"}))
+    assert [p.path for p in report.skipped] == ["b.md"] and report.published == 1
+    for feed in (cfg.output.dir / "atom.xml", cfg.output.dir / "categories/good/atom.xml"):
+        assert "<title>B</title>" not in feed.read_text(encoding="utf-8")
+
+
+def test_a_changed_name_that_is_not_utf8_is_said_in_one_line_not_a_failed_build(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    cfg = make_site({"good.md": GOOD})
+    refeed.build(cfg, now=NOW)
+    bad = os.fsdecode(b"b\xff.md")
+    (cfg.articles.dir / bad).write_text(GOOD, encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="refeed"):
+        report = refeed.build(cfg, now=NOW, paths=frozenset({bad}))
+    assert report.published == 1
+    assert "b\ufffd.md: not read: its name is not UTF-8; rename it" in caplog.text

@@ -118,3 +118,27 @@ def test_the_full_rebuild_job_rereads_files_whose_stat_did_not_change(
     assert b"A good article" in (cfg.output.dir / "atom.xml").read_bytes()  # the stat decides
     svc.build(full=True)
     assert b"A fine article" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_events_gather_the_files_for_the_next_build_and_a_failed_build_makes_it_look_at_all(
+    make_site: SiteFactory, tmp_path: Path, paused: list[Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_site({"good.md": GOOD}, watch={"settle": 0})
+    svc = service(tmp_path, paused)
+    svc.build()  # the first build looks at every file
+    seen: list[frozenset[str] | None] = []
+
+    def build(cfg: object, **kwargs: object) -> object:
+        seen.append(kwargs["paths"])  # type: ignore[arg-type]
+        raise OSError("disk gone")
+
+    monkeypatch.setattr("refeed.pipeline.build", build)
+    svc._changed(frozenset({"a.md"}))
+    svc._changed(frozenset({"b.md"}))
+    assert svc.scheduler.get_job("change") is not None
+    svc.build_changes()  # what both events named, at once
+    svc.build_changes()  # the build before failed: this one looks at every file
+    svc._changed(frozenset({"c.md"}))
+    svc._changed(None)  # a folder changed
+    svc.build_changes()
+    assert seen == [frozenset({"a.md", "b.md"}), None, None]

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from .__about__ import __version__
 from .config import Config, TaxonomyConfig
@@ -193,6 +194,7 @@ def feed_groups(article: Listing, cfg: Config) -> list[Group]:
     return groups
 
 
+@lru_cache(maxsize=4096)  # articles share a few hundred categories and tags
 def group_key(group: Group) -> str:
     """``group`` as the state store keeps it (text that sorts and compares as a whole)."""
     kind, path = group

@@ -80,7 +80,7 @@ def scan(
             if name[0] == ".":
                 continue
             rel = prefix + name
-            if not name.isascii() and _undecodable(name):  # the store and feeds hold UTF-8
+            if not name.isascii() and undecodable(name):  # the store and feeds hold UTF-8
                 shown = _shown(rel)
                 if entry.is_dir(follow_symlinks=False) or selected(shown, _shown(name)):
                     problems.append(Problem(shown, "not read: its name is not UTF-8; rename it"))
@@ -135,7 +135,7 @@ def stat_files(
     found = []
     for rel in sorted(set(rels)):
         parts = rel.split("/")
-        if any(part.startswith(".") or _undecodable(part) for part in parts):
+        if any(part.startswith(".") or undecodable(part) for part in parts):
             continue
         if not selected(rel, parts[-1]):
             continue
@@ -167,8 +167,9 @@ def stat_file(root: Path, rel: str, *, follow: bool = False) -> SourceFile | Non
     return SourceFile(rel, path, stat.st_size, stat.st_mtime_ns, stat.st_dev, stat.st_ino)
 
 
-def _undecodable(name: str) -> bool:
-    """Whether a file name holds bytes that are not UTF-8 (kept by Python as lone surrogates)."""
+def undecodable(name: str) -> bool:
+    """Whether a file name holds bytes that are not UTF-8 (kept by Python as lone surrogates):
+    no store or feed can hold it."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:

@@ -50,9 +50,8 @@ CREATE INDEX IF NOT EXISTS items_by_date ON items (published);
 CREATE INDEX IF NOT EXISTS items_by_id ON items (id);
 CREATE TABLE IF NOT EXISTS members (
     feed TEXT NOT NULL, published REAL NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL,
-    PRIMARY KEY (feed, source)
+    PRIMARY KEY (feed, published DESC, id, source)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS members_by_date ON members (feed, published DESC, id);
 CREATE INDEX IF NOT EXISTS members_by_source ON members (source);
 CREATE TABLE IF NOT EXISTS feeds (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
@@ -327,15 +326,31 @@ class State:
 
     def put_listing(self, listing: Listing, feeds: Iterable[str]) -> None:
         """Keep ``listing``, a member of ``feeds`` (their keys: see :meth:`newest_members`)."""
-        groups = json.dumps([listing.categories, listing.tags], ensure_ascii=False)
-        self.db.execute(
+        self.put_listings([(listing, feeds)])
+
+    def put_listings(self, listed: Iterable[tuple[Listing, Iterable[str]]]) -> None:
+        """:meth:`put_listing` for many, in three statements (a cold build lists every file)."""
+        pairs = [(listing, tuple(feeds)) for listing, feeds in listed]
+        groups: dict[tuple[object, object], str] = {}  # most articles share a few sets
+        self.db.executemany(
             "INSERT OR REPLACE INTO items (source, id, published, groups) VALUES (?, ?, ?, ?)",
-            (listing.source, listing.id, listing.published, groups),
+            [
+                (listing.source, listing.id, listing.published, groups.get(key) or
+                 groups.setdefault(key, json.dumps(key, ensure_ascii=False)))
+                for listing, _ in pairs
+                if (key := (listing.categories, listing.tags))
+            ],
+        )  # fmt: skip
+        self.db.executemany(
+            "DELETE FROM members WHERE source = ?", [(listing.source,) for listing, _ in pairs]
         )
-        self.db.execute("DELETE FROM members WHERE source = ?", (listing.source,))
         self.db.executemany(
             "INSERT INTO members VALUES (?, ?, ?, ?)",
-            [(feed, listing.published, listing.id, listing.source) for feed in feeds],
+            [
+                (feed, listing.published, listing.id, listing.source)
+                for listing, feeds in pairs
+                for feed in feeds
+            ],
         )
 
     # Feed membership, answered by the store's indexes: a build that changed one article of a

@@ -110,7 +110,7 @@ def _load_parsed(
     run: Run,
     found: Scan,
     parsed: Iterable[Read],
-    private: list[Problem],
+    lister: Lister,
     *,
     progress: Progress | None,
     total: int,
@@ -135,7 +135,7 @@ def _load_parsed(
             log.warning("%s", exc)
             report.skipped.append(Problem(source.rel, exc.reason))
         else:
-            list_public(run, article, private)
+            lister.list(article)
 
 
 def meta_time(store: state.State, key: str) -> datetime | None:
@@ -181,15 +181,17 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     if progress is not None and found.unchanged_count:
         progress(found.unchanged_count - 1, total)  # the unchanged ones are done at once
     private: list[Problem] = []
+    lister = Lister(run, private)
     for article in store.each_decoded(unlisted):
-        list_public(run, article, private)
+        lister.list(article)
     # A modified file is listed again below if it still parses and is public; one that cannot
     # be read now leaves the feeds, as a broken one does.
     store.unlist([source.rel for source, _ in found.modified])
     with parallel(
         partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
     ) as results:
-        _load_parsed(run, found, results, private, progress=progress, total=total)
+        _load_parsed(run, found, results, lister, progress=progress, total=total)
+    lister.flush()
     hold = run.cfg.articles.future == "hold"
     until = run.now.timestamp() if hold else math.inf
     held = hold_back(run, store.listed_after(until)) if hold else []
@@ -232,15 +234,32 @@ def published_listings(run: Run) -> list[Listing]:
     ]
 
 
-def list_public(run: Run, article: Article, private: list[Problem]) -> None:
-    """Keep ``article``'s listing and the feeds it belongs in; a draft (added to ``private``)
-    gets none, so it leaves every feed exactly as a deleted article does."""
-    if article.private and run.cfg.articles.drafts == "hold":
-        private.append(private_problem(article))
-        return
-    listing = assemble.listing(article, run.cfg)
-    feeds = [assemble.group_key(group) for group in assemble.feed_groups(listing, run.cfg)]
-    run.store.put_listing(listing, feeds)
+class Lister:
+    """Keeps the public articles' listings and the feeds each belongs in, in batches (a cold
+    build lists every file); a draft (added to ``private``) gets none, so it leaves every feed
+    exactly as a deleted article does."""
+
+    BATCH = 2000
+
+    def __init__(self, run: Run, private: list[Problem]) -> None:
+        self.run = run
+        self.private = private
+        self.pending: list[tuple[Listing, list[str]]] = []
+
+    def list(self, article: Article) -> None:
+        cfg = self.run.cfg
+        if article.private and cfg.articles.drafts == "hold":
+            self.private.append(private_problem(article))
+            return
+        listing = assemble.listing(article, cfg)
+        feeds = [assemble.group_key(group) for group in assemble.feed_groups(listing, cfg)]
+        self.pending.append((listing, feeds))
+        if len(self.pending) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        self.run.store.put_listings(self.pending)
+        self.pending = []
 
 
 def private_problem(article: Article) -> Problem:

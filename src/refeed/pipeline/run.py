@@ -169,6 +169,8 @@ def scan_changed(cfg: Config, rels: frozenset[str]) -> Scanned | None:
     post depends on the others)."""
     if cfg.articles.post_asset_folder or not cfg.articles.dir.is_dir():
         return None
+    if any(not rel.isascii() and load.undecodable(rel) for rel in rels):
+        return None  # the whole scan says so, in one line
     found = load.stat_files(cfg.articles.dir, rels, cfg.articles.include, cfg.articles.exclude)
     if found is None:
         return None
