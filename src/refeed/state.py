@@ -2,11 +2,14 @@
 
 SQLite from the standard library: crash-safe (a build's changes commit at its end or not at
 all), updated in place, one file. It holds, per article, its file stat, content hash, parsed
-fields (or why it failed) and the id it was first published with; cleaned bodies by content;
-per feed file the fingerprint of what it was rendered from; the feeds the last build advertised
-(what ``refeed feeds`` lists); and per publish target the objects refeed put there (what it may
-update or delete, and nothing else). A store that is missing, from
-another version or unreadable is started afresh with one warning, never a crash.
+fields (or why it failed), the id it was first published with, its listing and the feeds it
+belongs in (indexed by feed and date: a build reads each feed's newest members, not every
+article); cleaned bodies by content; per feed file the fingerprint of what it was rendered
+from; the feeds the last build advertised (what ``refeed feeds`` lists); and per publish
+target the objects refeed put there (what it may update or delete, and nothing else). The
+scan is compared with the stored stats here too, by a join. A store that is missing, from a
+newer version or unreadable is started afresh with one warning, never a crash; an older one
+gains what it lacks in place.
 """
 
 from __future__ import annotations
