@@ -88,9 +88,7 @@ def scan(
             try:
                 if entry.is_file(follow_symlinks=False):
                     if selected(rel, name):
-                        stat = entry.stat(follow_symlinks=False)
-                        found.append(SourceFile(rel, entry.path, stat.st_size,
-                                                stat.st_mtime_ns, stat.st_dev, stat.st_ino))  # fmt: skip
+                        found.append(_source(rel, entry.path, entry.stat(follow_symlinks=False)))
                 elif entry.is_dir(follow_symlinks=False):
                     pending.append((entry.path, rel + "/"))
                 elif not entry.is_symlink():
@@ -128,14 +126,16 @@ def stat_files(
 ) -> list[SourceFile] | None:
     """The article files among ``rels`` (paths below ``root`` as :func:`scan` names them), as
     the scan would find them, in sorted order: those not there (deleted) or no article file
-    are left out. None when one is a link or cannot be looked at: only a whole scan decides
-    links and says what it cannot read."""
+    are left out. None when one is a link, has a name that is not UTF-8 or cannot be looked
+    at: only a whole scan decides links and says what it cannot read, in one line."""
     root = root.resolve()
     selected = _matcher(include, exclude)
     found = []
     for rel in sorted(set(rels)):
+        if not rel.isascii() and undecodable(rel):
+            return None
         parts = rel.split("/")
-        if any(part.startswith(".") or undecodable(part) for part in parts):
+        if any(part.startswith(".") for part in parts):
             continue
         if not selected(rel, parts[-1]):
             continue
@@ -162,9 +162,7 @@ def stat_file(root: Path, rel: str, *, follow: bool = False) -> SourceFile | Non
             raise OSError(errno.ELOOP, "a link", path)
         target = _link_target(Path(path), root)
         return _source(rel, str(target), target.stat()) if target and target.is_file() else None
-    if not S_ISREG(stat.st_mode):
-        return None
-    return SourceFile(rel, path, stat.st_size, stat.st_mtime_ns, stat.st_dev, stat.st_ino)
+    return _source(rel, path, stat) if S_ISREG(stat.st_mode) else None
 
 
 def undecodable(name: str) -> bool:

@@ -112,6 +112,15 @@ class Stored(NamedTuple):
     parsed: bool  # whether the store holds its parsed fields (see State.decoded)
     error: str | None
 
+    @classmethod
+    def of(cls, row: list[Any]) -> Stored:
+        """From the columns :data:`_STORED_COLUMNS` names, in that order."""
+        size, mtime_ns, digest, parsed, error = row
+        return cls(size, mtime_ns, digest, bool(parsed), error)
+
+
+_STORED_COLUMNS = "size, mtime_ns, hash, fields IS NOT NULL, error"
+
 
 class StatChanges(NamedTuple):
     """What :meth:`State.compare_stats` found."""
@@ -162,19 +171,14 @@ class State:
 
     def articles(self) -> dict[str, Stored]:
         """What is known of every file, without the parsed fields (see :meth:`decoded`)."""
-        rows = self.db.execute(
-            "SELECT source, size, mtime_ns, hash, fields IS NOT NULL, error FROM articles"
-        )
-        return {
-            source: Stored(size, mtime_ns, digest, bool(parsed), error)
-            for source, size, mtime_ns, digest, parsed, error in rows
-        }
+        rows = self.db.execute(f"SELECT source, {_STORED_COLUMNS} FROM articles")
+        return {source: Stored.of(row) for source, *row in rows}
 
     def compare_stats(self, scanned: Iterable[tuple[str, int, int]]) -> StatChanges:
         """The scan's ``(source, size, mtime_ns)`` against the stored stats, compared by SQLite:
         the files that are new or whose stat differs (with what is stored of them), and the
-        sources gone from the scan. Unchanged files become no Python object (see
-        :meth:`unchanged`); the scan stays in a temporary table for this connection."""
+        sources gone from the scan. Unchanged files become no Python object: what a build
+        needs of them is asked for by :meth:`unchanged_errors` and :meth:`unchanged_unlisted`."""
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS scanned"
             " (source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL)"
@@ -187,9 +191,8 @@ class State:
             " FROM scanned s LEFT JOIN articles a ON a.source = s.source"
             " WHERE a.source IS NULL OR a.size != s.size OR a.mtime_ns != s.mtime_ns"
         )
-        changed = {
-            source: None if digest is None else Stored(size, mtime_ns, digest, bool(parsed), error)
-            for source, size, mtime_ns, digest, parsed, error in rows
+        changed = {  # a new file has no stored row: no hash
+            source: None if row[2] is None else Stored.of(row) for source, *row in rows
         }
         gone = self.db.execute(
             "SELECT source FROM articles WHERE source NOT IN (SELECT source FROM scanned)"
@@ -202,18 +205,11 @@ class State:
     ) -> StatChanges:
         """:meth:`compare_stats` for ``sources`` alone, of which ``found`` holds the article
         files there now, with their ``(size, mtime_ns)``; the rest are gone if stored."""
-        query = (
-            "SELECT source, size, mtime_ns, hash, fields IS NOT NULL, error FROM articles"
-            " WHERE source IN ({})"
-        )
-        stored = {
-            source: Stored(size, mtime_ns, digest, bool(parsed), error)
-            for source, size, mtime_ns, digest, parsed, error in self._in_batches(
-                query, sorted(set(sources))
-            )
-        }
+        query = f"SELECT source, {_STORED_COLUMNS} FROM articles WHERE source IN ({{}})"
+        rows = self._in_batches(query, sorted(set(sources)))
+        stored = {source: Stored.of(row) for source, *row in rows}
         changed: dict[str, Stored | None] = {
-            rel: stored.get(rel)
+            rel: known
             for rel, stat in found.items()
             if (known := stored.get(rel)) is None or (known.size, known.mtime_ns) != stat
         }
@@ -243,8 +239,7 @@ class State:
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
             (source, size, mtime_ns, digest, _encode(article) if article else None, error),
         )
-        for table in ("items", "members"):  # made from the old one
-            self.db.execute(f"DELETE FROM {table} WHERE source = ?", (source,))
+        self.unlist([source])  # made from the old one
 
     def touch_article(self, source: str, size: int, mtime_ns: int) -> None:
         """The file was rewritten with the same bytes: only its stat changed."""
@@ -275,8 +270,8 @@ class State:
         return found
 
     def forget_articles(self, sources: list[str]) -> None:
-        for table in ("articles", "items", "members"):
-            self.db.executemany(f"DELETE FROM {table} WHERE source = ?", [(s,) for s in sources])
+        self.db.executemany("DELETE FROM articles WHERE source = ?", [(s,) for s in sources])
+        self.unlist(sources)
 
     def clear_articles(self) -> None:
         self.db.execute("DELETE FROM articles")
@@ -334,16 +329,21 @@ class State:
     def put_listings(self, listed: Iterable[tuple[Listing, Iterable[str]]]) -> None:
         """:meth:`put_listing` for many, in three statements (a cold build lists every file)."""
         pairs = [(listing, tuple(feeds)) for listing, feeds in listed]
-        groups: dict[tuple[object, object], str] = {}  # most articles share a few sets
+        encoded: dict[tuple[object, object], str] = {}  # most articles share a few sets
+
+        def groups(listing: Listing) -> str:
+            key = (listing.categories, listing.tags)
+            if key not in encoded:
+                encoded[key] = json.dumps(key, ensure_ascii=False)
+            return encoded[key]
+
         self.db.executemany(
             "INSERT OR REPLACE INTO items (source, id, published, groups) VALUES (?, ?, ?, ?)",
             [
-                (listing.source, listing.id, listing.published, groups.get(key) or
-                 groups.setdefault(key, json.dumps(key, ensure_ascii=False)))
+                (listing.source, listing.id, listing.published, groups(listing))
                 for listing, _ in pairs
-                if (key := (listing.categories, listing.tags))
             ],
-        )  # fmt: skip
+        )
         self.db.executemany(
             "DELETE FROM members WHERE source = ?", [(listing.source,) for listing, _ in pairs]
         )

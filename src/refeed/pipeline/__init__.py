@@ -246,7 +246,7 @@ def _build(
     settle: float,
     repeat_known: bool,
     full: bool,
-    also_status: Mapping[str, object],
+    status: Mapping[str, object],
     paths: frozenset[str] | None,
 ) -> RunReport:
     wait = cfg.state is None or cfg.state.lock == "wait"
@@ -285,9 +285,8 @@ def _build(
                 if held not in run.announced:
                     log.debug("%s", held)
             if run.report.failed:
-                store.set_meta(
-                    state.CONFIG_KEY, ""
-                )  # the next build must retry what could not be written
+                # The next build must retry what could not be written.
+                store.set_meta(state.CONFIG_KEY, "")
             if run.report.failed or failed_before:
                 remember_problems(store, FAILED_KEY, run.report.failed)
         except BaseException as exc:
@@ -295,10 +294,10 @@ def _build(
             # one's figures, and says what stopped this one.
             store.write_status({**store.read_status(), "last_error": _stopped_by(exc),
                                 "last_failed_at": now.isoformat(timespec="seconds"),
-                                **also_status})  # fmt: skip
+                                **status})  # fmt: skip
             raise
         run.report.seconds = time.perf_counter() - started
-        store.write_status({**_status(run), **also_status})
+        store.write_status({**_status(run), **status})
     return run.report
 
 

@@ -65,13 +65,12 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         for problem in report.not_followed:
             log.warning("%s", problem)
         changes = store.compare_stats((s.rel, s.size, s.mtime_ns) for s in sources)
-        remember_problems(store, UNREAD_DRAFTS, run.drafts)
     else:  # those files alone; the drafts in _drafts/ as the last scan left them, updated
         sources = scanned.sources
         changes = store.compare_files(paths, {s.rel: (s.size, s.mtime_ns) for s in sources})
         run.drafts = [p for p in remembered_problems(store, UNREAD_DRAFTS) if p.path not in paths]
         run.drafts = sorted(run.drafts + scanned.drafts, key=by_path)
-        remember_problems(store, UNREAD_DRAFTS, run.drafts)
+    remember_problems(store, UNREAD_DRAFTS, run.drafts)
     run.sources = {source.rel: source for source in sources}
     found = Scan(gone=set(changes.gone), changed=frozenset(changes.changed))
     store.forget_articles(changes.gone)
@@ -84,9 +83,10 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
                 found.kept[rel] = stored
         else:
             found.modified.append((source, stored))
-    stored_changed = sum(stored is not None for stored in changes.changed.values())
-    found.unchanged_count = store.count_articles() - stored_changed + len(found.kept)
-    report.articles_read = store.count_articles() - stored_changed + len(changes.changed)
+    # The store now holds every article file but the new ones: those not changed are unchanged.
+    unchanged = store.count_articles() - sum(s is not None for s in changes.changed.values())
+    found.unchanged_count = unchanged + len(found.kept)
+    report.articles_read = unchanged + len(changes.changed)
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)

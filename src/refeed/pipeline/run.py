@@ -165,12 +165,10 @@ def _posts_only(
 
 def scan_changed(cfg: Config, rels: frozenset[str]) -> Scanned | None:
     """:func:`scan_articles` for the files ``rels`` alone (a file event's), by the same rules;
-    None when only a whole scan can tell (a link, or post asset folders: whether a file is a
-    post depends on the others)."""
+    None when only a whole scan can tell (see :func:`load.stat_files`; post asset folders:
+    whether a file is a post depends on the others)."""
     if cfg.articles.post_asset_folder or not cfg.articles.dir.is_dir():
         return None
-    if any(not rel.isascii() and load.undecodable(rel) for rel in rels):
-        return None  # the whole scan says so, in one line
     found = load.stat_files(cfg.articles.dir, rels, cfg.articles.include, cfg.articles.exclude)
     if found is None:
         return None
