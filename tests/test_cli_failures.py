@@ -181,6 +181,24 @@ def test_an_unexpected_error_is_one_line_and_exit_7(tmp_path: Path) -> None:
     )
 
 
+def test_an_error_raised_while_ctrl_c_unwinds_is_the_interrupt(tmp_path: Path) -> None:
+    """A pool caught by Ctrl-C mid-start fails its own shutdown; the user still sees the
+    interrupt, not an internal error."""
+    _site(tmp_path)
+    (tmp_path / "sitecustomize.py").write_text(
+        "import refeed.pipeline\n"
+        "def broken(*a, **k):\n"
+        "    try:\n        raise KeyboardInterrupt\n"
+        "    finally:\n        raise RuntimeError('cannot join thread before it is started')\n"
+        "refeed.pipeline.build = broken\n",
+        encoding="utf-8",
+    )
+    result = _refeed(["build"], tmp_path, pythonpath=tmp_path)
+    assert (result.returncode, result.stderr) == (
+        130, "refeed: interrupted; the feeds already written are complete\n"
+    )  # fmt: skip
+
+
 def _refeed(
     args: list[str], cwd: Path, *, file_size_limit: int = 0, pythonpath: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

@@ -61,15 +61,35 @@ def main(argv: list[str] | None = None) -> int:
     except RefeedError as exc:  # the state lock is held (state.lock: fail)
         return _fail(str(exc), EXIT_LOCKED)
     except KeyboardInterrupt:
-        return _fail("interrupted; the feeds already written are complete", EXIT_INTERRUPTED)
+        return _interrupted()
     except BrokenPipeError:  # `refeed build -v | head`: the reader had what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # none at exit either
         return EXIT_OK
     except Exception as exc:  # a bug: said in one line; the traceback only on request
+        if _while_interrupted(exc):
+            return _interrupted()
         if os.environ.get("REFEED_DEBUG"):
             raise
         detail = f"{type(exc).__name__}: {exc}"
         return _fail(f"internal error: {detail} (a bug: REFEED_DEBUG=1 shows where)", EXIT_INTERNAL)
+
+
+def _interrupted() -> int:
+    return _fail("interrupted; the feeds already written are complete", EXIT_INTERRUPTED)
+
+
+def _while_interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a Ctrl-C unwound the build: a worker pool that the signal
+    caught mid-start fails its own shutdown ("cannot join thread before it is started"), and
+    that second error hides the interrupt the user made."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__context__
+    return False
 
 
 def entry_point() -> NoReturn:

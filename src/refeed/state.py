@@ -546,7 +546,10 @@ class State:
         caps the number of parameters in one statement."""
         for start in range(0, len(keys), 500):
             batch = keys[start : start + 500]
-            yield from self.db.execute(query.format(",".join("?" * len(batch))), [*params, *batch])
+            query_batch = query.format(",".join("?" * len(batch)))
+            # fetched whole: a generator left unfinished (Ctrl-C) is closed when it is collected,
+            # and closing a cursor after the store has closed raises there, with a traceback
+            yield from self.db.execute(query_batch, [*params, *batch]).fetchall()
 
     # ----------------------------------------------------------------- status
 

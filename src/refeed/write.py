@@ -50,7 +50,6 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     except OSError as exc:
         raise WriteError(rel, f"cannot create a file: {exc.strerror or exc}") from None
     tmp = Path(name)
-    existed = target.is_file()
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -61,7 +60,7 @@ def write_if_changed(root: Path, rel: str, data: bytes) -> bool:
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        kept = ", previous file kept" if existed else ""
+        kept = ", previous file kept" if target.is_file() else ""  # a failed rename left it
         raise WriteError(rel, f"not written{kept}: {exc.strerror or exc}") from None
     _fsync_dir(target.parent)
     return True

@@ -256,7 +256,9 @@ def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[Iterator[R]]:
         workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
     )
     try:
-        yield pool.map(work, items, chunksize=max(1, len(items) // (workers * 32)))
+        with _sigint_held():  # map starts the workers
+            results = pool.map(work, items, chunksize=max(1, len(items) // (workers * 32)))
+        yield results
     finally:
         pool.shutdown(cancel_futures=True)  # the caller stopped early: drop what is queued
 
@@ -277,9 +279,25 @@ def inherited(work: Callable[[int], R], count: int, min_jobs: int) -> list[R]:
         initargs=(work, os.getpid()),  # forked, not pickled
     )
     try:
-        return cast(list[R], list(pool.map(_call_inherited, range(count))))
+        with _sigint_held():  # map starts the workers
+            results = pool.map(_call_inherited, range(count))
+        return cast(list[R], list(results))
     finally:
         pool.shutdown(cancel_futures=True)  # interrupted: what is queued is dropped, not run
+
+
+@contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Ctrl-C waits (in this thread) while a pool starts its workers, who are made with the
+    signal held too. One that arrived mid-start would interrupt the pool's own bookkeeping (a
+    thread made but not started, which its shutdown then fails to join) or a new worker before
+    it ignores Ctrl-C (a traceback from the fork's own handlers). The held signal is raised here,
+    at the block's end, where the pool is whole and can be shut down."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _cores() -> int:
@@ -309,6 +327,7 @@ def _die_with(parent: int) -> None:
     Ctrl-C reaches the whole process group: only the build handles it. A worker interrupted
     inside the pool's own queue code can leave the pool deadlocked; it finishes its chunk."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held by _sigint_held; ignored now
     try:
         import ctypes
 
