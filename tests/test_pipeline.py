@@ -472,10 +472,46 @@ def test_a_no_op_build_parses_cleans_and_renders_nothing(
         (load, "parse_article"),
         (clean, "clean_html"),
         (render, "render"),
+        (state.State, "compare_stats"),  # the scan is the one the store remembers
     )
     second = build(cfg)
     assert second.written == [] and sorted(second.unchanged) == sorted(first.written)
     assert second.published == 2
+
+
+def test_a_file_that_could_not_be_read_is_tried_again_though_no_stat_changed(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"good.md": GOOD, "later.md": article("Later", categories=["Good"])})
+    later = cfg.articles.dir / "later.md"
+    with monkeypatch.context() as patched:
+        real_open = os.open
+
+        def denied(file: str, *args: Any, **kwargs: Any) -> Any:
+            if Path(file) == later:
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        patched.setattr(os, "open", denied)  # what load.read_bytes opens files with
+        assert [p.path for p in build(cfg).skipped] == ["later.md"]
+    report = build(cfg)  # readable again, same size and mtime
+    assert report.skipped == [] and b"Later" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_a_file_that_was_still_being_written_is_read_once_it_settled_unchanged(
+    make_site: SiteFactory,
+) -> None:
+    cfg = make_site({"good.md": GOOD})
+    build(cfg)
+    (cfg.articles.dir / "fresh.md").write_text(
+        article("Fresh", categories=["Good"]), encoding="utf-8"
+    )
+    (cfg.articles.dir / "good.md").write_text(GOOD.replace("Good", "Better"), encoding="utf-8")
+    old = time.time() - 120
+    os.utime(cfg.articles.dir / "good.md", (old, old))  # (settled, so this build reads it)
+    assert build(cfg, settle=60).pending == ["fresh.md"]
+    assert build(cfg, settle=0).pending == []  # time passed; the file did not change
+    assert b"Fresh" in (cfg.output.dir / "atom.xml").read_bytes()
 
 
 def test_one_edit_rerenders_only_the_feeds_that_hold_it(

@@ -4,6 +4,7 @@ import logging
 import multiprocessing
 import sqlite3
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from refeed.models import Article, Entry, Listing, PublishedFeed, StoredObject
 from refeed.state import (
     Item,
     LockedError,
+    State,
     Stored,
     ThumbFact,
     open_state,
     read_published_feeds,
+    scan_digest,
 )
 
 ARTICLE = Article(
@@ -110,6 +113,41 @@ def test_the_scan_is_compared_with_the_stored_stats_by_the_store(tmp_path: Path)
         assert store.compare_stats(iter([("same.md", 10, 1)])).gone == sorted(
             ["bad.md", "draft.md", "edited.md", "touched.md"]
         )
+
+
+def test_a_remembered_scan_is_forgotten_by_any_change_to_the_stored_stats(
+    tmp_path: Path,
+) -> None:
+    scan = scan_digest([("a.md", 10, 123), ("b.md", 5, 456)])
+    assert scan != scan_digest([("a.md", 10, 123), ("b.md", 5, 457)])
+    assert scan != scan_digest([("a.md", 10, 123)])
+    with open_state(tmp_path) as store:
+        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
+        store.put_article("b.md", 5, 456, "h2", None, "no frontmatter")
+        assert not store.matches_scan(scan)
+        store.remember_scan(scan)
+        assert store.matches_scan(scan) and not store.matches_scan(scan_digest([]))
+    changes: dict[str, Callable[[State], None]] = {
+        "put": lambda s: s.put_article("c.md", 1, 1, "h3", ARTICLE, None),
+        "touch": lambda s: s.touch_article("a.md", 10, 124),
+        "forget": lambda s: s.forget_articles(["b.md"]),
+        "clear": lambda s: s.clear_articles(),
+        "everything": lambda s: s.forget_everything(),
+    }
+    for name, change in changes.items():
+        with open_state(tmp_path) as store:
+            assert store.matches_scan(scan), name  # kept by the store
+            store.remember_scan(scan)
+            change(store)
+            assert not store.matches_scan(scan), name
+            store.remember_scan(scan)  # (put back for the next change)
+        with open_state(tmp_path) as store:
+            change(store)  # a store opened afresh forgets it too
+            assert not store.matches_scan(scan), name
+            store.remember_scan(scan)
+    with open_state(tmp_path) as store:
+        store.forget_articles([])  # nothing forgotten: nothing changed
+        assert store.matches_scan(scan)
 
 
 def test_batched_lookups_find_every_key_beyond_the_parameter_limit(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import itertools
 import json
 import logging
 import os
@@ -120,6 +122,17 @@ class Stored(NamedTuple):
 
 
 _STORED_COLUMNS = "size, mtime_ns, hash, fields IS NOT NULL, error"
+_SCAN_KEY = "scan"  # meta: the digest of the whole scan the stored stats are exactly
+
+
+def scan_digest(scanned: Iterable[tuple[str, int, int]]) -> str:
+    """One digest of a whole scan's ``(source, size, mtime_ns)``, in the scan's (sorted) order:
+    a build whose scan gives the digest it remembered has nothing to compare."""
+    digest = hashlib.blake2b(digest_size=16)
+    lines = (f"{source}\0{size}\0{mtime_ns}\n" for source, size, mtime_ns in scanned)
+    while chunk := "".join(itertools.islice(lines, 4096)):  # a million files: a few MB at a time
+        digest.update(chunk.encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
 
 
 class StatChanges(NamedTuple):
@@ -157,6 +170,7 @@ class State:
     def __init__(self, db: sqlite3.Connection, folder: Path) -> None:
         self.db = db
         self.folder = folder
+        self._scan_remembered: bool | None = None  # None: not known yet (see remember_scan)
 
     # ----------------------------------------------------------------- meta
 
@@ -173,6 +187,25 @@ class State:
         """What is known of every file, without the parsed fields (see :meth:`decoded`)."""
         rows = self.db.execute(f"SELECT source, {_STORED_COLUMNS} FROM articles")
         return {source: Stored.of(row) for source, *row in rows}
+
+    def matches_scan(self, digest: str) -> bool:
+        """Whether the stored stats are exactly those of the whole scan that ``digest`` (see
+        :func:`scan_digest`) was made of: then :meth:`compare_stats` would find no change."""
+        matches = self.meta(_SCAN_KEY) == digest
+        self._scan_remembered = True if matches else None
+        return matches
+
+    def remember_scan(self, digest: str) -> None:
+        """The stored stats are now exactly those of this whole scan; any write to them (a file
+        put, touched, forgotten) forgets it."""
+        if self._scan_remembered is not True or self.meta(_SCAN_KEY) != digest:
+            self.set_meta(_SCAN_KEY, digest)
+        self._scan_remembered = True
+
+    def _stats_change(self) -> None:
+        if self._scan_remembered is not False:
+            self.db.execute("DELETE FROM meta WHERE key = ?", (_SCAN_KEY,))
+            self._scan_remembered = False
 
     def compare_stats(self, scanned: Iterable[tuple[str, int, int]]) -> StatChanges:
         """The scan's ``(source, size, mtime_ns)`` against the stored stats, compared by SQLite:
@@ -235,6 +268,7 @@ class State:
         article: Article | None,
         error: str | None,
     ) -> None:
+        self._stats_change()
         self.db.execute(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
             (source, size, mtime_ns, digest, _encode(article) if article else None, error),
@@ -243,6 +277,7 @@ class State:
 
     def touch_article(self, source: str, size: int, mtime_ns: int) -> None:
         """The file was rewritten with the same bytes: only its stat changed."""
+        self._stats_change()
         self.db.execute(
             "UPDATE articles SET size = ?, mtime_ns = ? WHERE source = ?", (size, mtime_ns, source)
         )
@@ -270,10 +305,13 @@ class State:
         return found
 
     def forget_articles(self, sources: list[str]) -> None:
+        if sources:
+            self._stats_change()
         self.db.executemany("DELETE FROM articles WHERE source = ?", [(s,) for s in sources])
         self.unlist(sources)
 
     def clear_articles(self) -> None:
+        self._stats_change()
         self.db.execute("DELETE FROM articles")
         self.clear_items()
 
@@ -289,6 +327,7 @@ class State:
             "published_feeds",
         ):
             self.db.execute(f"DELETE FROM {table}")
+        self._scan_remembered = False  # meta went with the rest
 
     # ----------------------------------------------------------------- items
     # Per article, under the current config: its listing (what planning needs), kept for every

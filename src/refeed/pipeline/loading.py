@@ -64,7 +64,14 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         sources, report.not_followed, run.drafts = scan_articles(cfg)
         for problem in report.not_followed:
             log.warning("%s", problem)
-        changes = store.compare_stats((s.rel, s.size, s.mtime_ns) for s in sources)
+        # A scan that gives the digest the last build remembered needs no comparing: the store
+        # already holds exactly these stats (any write to them since forgot the digest).
+        digest = state.scan_digest((s.rel, s.size, s.mtime_ns) for s in sources)
+        if store.matches_scan(digest):
+            changes = state.StatChanges({}, [])
+        else:
+            changes = store.compare_stats((s.rel, s.size, s.mtime_ns) for s in sources)
+            run.scan_digest = digest  # remembered once the store holds what was scanned
     else:  # those files alone; the drafts in _drafts/ as the last scan left them, updated
         sources = scanned.sources
         changes = store.compare_files(paths, {s.rel: (s.size, s.mtime_ns) for s in sources})
@@ -88,6 +95,10 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
     found.unchanged_count = unchanged + len(found.kept)
     report.articles_read = unchanged + len(changes.changed)
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
+    if report.pending:
+        run.scan_digest = None  # the store keeps the last good version of those files
+    elif run.scan_digest is not None and not (changes.changed or changes.gone):
+        store.remember_scan(run.scan_digest)
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
@@ -204,6 +215,8 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     remember_problems(store, "held", report.held_back)
     remember_problems(store, "drafts", private)  # those in _drafts/ are unread: scanned anew
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
+    if run.scan_digest is not None:  # every file scanned is now stored as scanned
+        store.remember_scan(run.scan_digest)
 
 
 def plan(run: Run, left_out: set[str]) -> list[assemble.Plan]:
@@ -321,6 +334,7 @@ def load_modified(
     if warning is not None:  # said here, in the parent: workers' logs go nowhere
         log.warning("%s", warning)
     if digest is None:  # unreadable: not remembered, so it is tried again next time
+        run.scan_digest = None
         raise ArticleError(source.rel, error or "cannot read file")
     run.digests[source.rel] = digest
     if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:

@@ -84,6 +84,7 @@ class Run:
     announced: set[Problem] = field(default_factory=set)  # held back, said at INFO this build
     post_index: PostIndex | None = None  # for Hexo's post_link: made when first needed
     changed: bool = False
+    scan_digest: str | None = None  # of a whole scan the store is to be remembered as holding
     repeat_known: bool = True  # False (-q): a write failure the last build had is not said again
     failed_before: frozenset[Problem] = frozenset()  # the last build's write failures
 
