@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import sqlite3
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -20,7 +21,7 @@ from refeed.state import (
     ThumbFact,
     open_state,
     read_published_feeds,
-    scan_digest,
+    scan_chunks,
 )
 
 ARTICLE = Article(
@@ -115,39 +116,94 @@ def test_the_scan_is_compared_with_the_stored_stats_by_the_store(tmp_path: Path)
         )
 
 
-def test_a_remembered_scan_is_forgotten_by_any_change_to_the_stored_stats(
-    tmp_path: Path,
-) -> None:
-    scan = scan_digest([("a.md", 10, 123), ("b.md", 5, 456)])
-    assert scan != scan_digest([("a.md", 10, 123), ("b.md", 5, 457)])
-    assert scan != scan_digest([("a.md", 10, 123)])
+class Stat(NamedTuple):  # what a scan finds of a file (load.SourceFile, in short)
+    rel: str
+    size: int
+    mtime_ns: int
+
+
+def _scan(count: int, *, edited: int | None = None) -> list[Stat]:
+    return [Stat(f"p/{n:05d}.md", 100 + n, 1 + (n == edited)) for n in range(count)]
+
+
+def _stored(store: State, scanned: list[Stat]) -> None:
+    for source, size, mtime_ns in scanned:
+        store.put_article(source, size, mtime_ns, f"h-{source}", None, "no frontmatter")
+
+
+def test_a_scan_is_cut_where_its_files_decide_so_an_edit_changes_one_chunk() -> None:
+    scanned = _scan(5000)
+    chunks = scan_chunks(scanned)
+    assert 5 <= len(chunks) <= 60 and max(c.end - c.start for c in chunks) <= 1024  # ~256 each
+    assert [c.start for c in chunks] == [0, *[c.end for c in chunks[:-1]]]
+    assert chunks[-1].end == 5000 and all(c.first == scanned[c.start][0] for c in chunks)
+    assert scan_chunks(scanned) == chunks  # the same scan, the same chunks
+    edited = scan_chunks(_scan(5000, edited=2500))
+    assert 1 <= len(set(chunks) ^ set(edited)) <= 4  # its chunk (and a neighbour it joins)
+    added = scan_chunks(sorted([*scanned, Stat("p/02500x.md", 1, 1)]))
+    assert 1 <= len({c.digest for c in chunks} ^ {c.digest for c in added}) <= 4
+    assert scan_chunks([]) == []
+
+
+def test_the_store_compares_only_the_chunks_it_does_not_hold(tmp_path: Path) -> None:
+    scanned = _scan(20000)
     with open_state(tmp_path) as store:
-        store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
-        store.put_article("b.md", 5, 456, "h2", None, "no frontmatter")
-        assert not store.matches_scan(scan)
-        store.remember_scan(scan)
-        assert store.matches_scan(scan) and not store.matches_scan(scan_digest([]))
-    changes: dict[str, Callable[[State], None]] = {
-        "put": lambda s: s.put_article("c.md", 1, 1, "h3", ARTICLE, None),
-        "touch": lambda s: s.touch_article("a.md", 10, 124),
-        "forget": lambda s: s.forget_articles(["b.md"]),
-        "clear": lambda s: s.clear_articles(),
-        "everything": lambda s: s.forget_everything(),
-    }
-    for name, change in changes.items():
-        with open_state(tmp_path) as store:
-            assert store.matches_scan(scan), name  # kept by the store
-            store.remember_scan(scan)
-            change(store)
-            assert not store.matches_scan(scan), name
-            store.remember_scan(scan)  # (put back for the next change)
-        with open_state(tmp_path) as store:
-            change(store)  # a store opened afresh forgets it too
-            assert not store.matches_scan(scan), name
-            store.remember_scan(scan)
+        _stored(store, scanned)
+        assert not store.keeps_scan(scan_chunks(scanned), len(scanned))
+        store.remember_scan(scan_chunks(scanned))
+        assert store.keeps_scan(scan_chunks(scanned), len(scanned))
+    edited = _scan(20000, edited=1234)
+    del edited[2000:2700]  # a removed folder: whole chunks gone
+    edited.insert(5, Stat("p/00004a.md", 1, 1))
     with open_state(tmp_path) as store:
+        chunks = scan_chunks(edited)
+        assert not store.keeps_scan(chunks, len(edited))
+        changes = store.compare_scan(edited, chunks)
+        assert changes.changed == {
+            "p/01234.md": Stored(1334, 1, "h-p/01234.md", False, "no frontmatter"),
+            "p/00004a.md": None,
+        }
+        assert changes.gone == [f"p/{n:05d}.md" for n in range(2000, 2700)]
+        compared = store.db.execute("SELECT count(*) FROM temp.scanned").fetchone()[0]
+        assert compared < 5000  # the chunks that changed, not the whole scan
+        assert store.compare_stats(edited) == changes  # what comparing everything finds
+
+
+def test_any_write_to_the_stored_stats_forgets_the_chunk_that_holds_it(tmp_path: Path) -> None:
+    scanned = _scan(3000)
+    chunks = scan_chunks(scanned)
+    inside = chunks[3]  # a chunk's first file, its last, one between
+    writes: list[tuple[str, tuple[Any, ...]]] = [("clear_articles", ()), ("forget_everything", ())]
+    for source in (inside.first, inside.last, scanned[inside.start + 1][0]):
+        writes += [
+            ("put_article", (source, 1, 1, "h", ARTICLE, None)),
+            ("touch_article", (source, 10, 124)),
+            ("forget_articles", ([source],)),
+        ]
+    for (method, args), afresh in itertools.product(writes, (False, True)):
+        name = f"{method}{args[:1]}, {afresh=}"
+        with open_state(tmp_path) as store:
+            store.clear_articles()
+            _stored(store, scanned)
+            store.remember_scan(chunks)
+            if not afresh:  # the write in the same build
+                getattr(store, method)(*args)
+                assert not store.keeps_scan(chunks, len(scanned)), name
+                assert store.compare_scan(scanned, chunks) == store.compare_stats(scanned), name
+        if afresh:
+            with open_state(tmp_path) as store:
+                getattr(store, method)(*args)
+                assert not store.keeps_scan(chunks, len(scanned)), name
+                assert store.compare_scan(scanned, chunks) == store.compare_stats(scanned), name
+    with open_state(tmp_path) as store:
+        _stored(store, scanned)
+        store.remember_scan(chunks)
         store.forget_articles([])  # nothing forgotten: nothing changed
-        assert store.matches_scan(scan)
+        store.put_article("zzz.md", 1, 1, "h", ARTICLE, None)  # after every chunk: none forgot
+        kept = set(store.db.execute("SELECT first, last, digest FROM scan_chunks"))
+        assert kept == {(c.first, c.last, c.digest) for c in chunks}
+        assert not store.keeps_scan(chunks, len(scanned))  # the count tells the row outside
+        assert store.compare_scan(scanned, chunks).gone == ["zzz.md"]
 
 
 def test_batched_lookups_find_every_key_beyond_the_parameter_limit(tmp_path: Path) -> None:

@@ -17,16 +17,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import itertools
 import json
 import logging
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator
+import zlib
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from .errors import RefeedError, StateError
 from .models import Article, Entry, FeedFormat, FeedKind, Listing, PublishedFeed, StoredObject
@@ -34,7 +34,7 @@ from .models import Article, Entry, FeedFormat, FeedKind, Listing, PublishedFeed
 log = logging.getLogger("refeed")
 # 2 added the items table, 3 the objects table, 4 published_feeds, 5 members; older stores gain
 # them in place
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 _PUBLISHED_FEEDS_SINCE, _MEMBERS_SINCE = 4, 5
 CONFIG_KEY = "config"  # meta: the fingerprint of the config the items were made under
 _SCHEMA = """
@@ -68,6 +68,9 @@ CREATE TABLE IF NOT EXISTS published_feeds (
     position INTEGER PRIMARY KEY, dir TEXT NOT NULL, kind TEXT NOT NULL, title TEXT NOT NULL,
     items INTEGER NOT NULL, newest TEXT, files TEXT NOT NULL, urls TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS scan_chunks (
+    first TEXT PRIMARY KEY, last TEXT NOT NULL, digest TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS thumbs (
     url TEXT NOT NULL, mode TEXT NOT NULL, length INTEGER NOT NULL, type TEXT NOT NULL,
     media TEXT, ok INTEGER NOT NULL, checked REAL NOT NULL, error TEXT, PRIMARY KEY (url, mode)
@@ -122,17 +125,50 @@ class Stored(NamedTuple):
 
 
 _STORED_COLUMNS = "size, mtime_ns, hash, fields IS NOT NULL, error"
-_SCAN_KEY = "scan"  # meta: the digest of the whole scan the stored stats are exactly
 
 
-def scan_digest(scanned: Iterable[tuple[str, int, int]]) -> str:
-    """One digest of a whole scan's ``(source, size, mtime_ns)``, in the scan's (sorted) order:
-    a build whose scan gives the digest it remembered has nothing to compare."""
-    digest = hashlib.blake2b(digest_size=16)
-    lines = (f"{source}\0{size}\0{mtime_ns}\n" for source, size, mtime_ns in scanned)
-    while chunk := "".join(itertools.islice(lines, 4096)):  # a million files: a few MB at a time
-        digest.update(chunk.encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
+class ScannedFile(Protocol):
+    """A file as the scan found it (load.SourceFile): its source and stat."""
+
+    @property
+    def rel(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def mtime_ns(self) -> int: ...
+
+
+Scanned = Sequence[ScannedFile]  # a whole scan, sorted by source
+_CHUNK_ENDS = 0xFF  # a chunk ends at a file whose line's CRC-32 has these bits clear: ~256 files
+_CHUNK_MOST = 1024  # or after this many (a long run without such a line is cut)
+
+
+class ScanChunk(NamedTuple):
+    """A run of consecutive files of a sorted scan, with one digest of their stats."""
+
+    first: str  # its first and last source
+    last: str
+    digest: str  # of its files' (source, size, mtime_ns)
+    start: int  # its files: scanned[start:end]
+    end: int
+
+
+def scan_chunks(scanned: Scanned) -> list[ScanChunk]:
+    """The scan cut into chunks of about 256 files, each with a digest. Where a chunk ends is
+    decided by the file it ends at (a CRC-32 of its line), not by counting: a file added,
+    edited or removed changes its own chunk (and at most the one it joins or splits off), the
+    other chunks stay as they were, and the store compares only the changed ones."""
+    chunks = []
+    lines: list[bytes] = []
+    start, total = 0, len(scanned)
+    for end, file in enumerate(scanned, 1):
+        line = f"{file.rel}\0{file.size}\0{file.mtime_ns}\n".encode("utf-8", "surrogatepass")
+        lines.append(line)
+        if not zlib.crc32(line) & _CHUNK_ENDS or end - start == _CHUNK_MOST or end == total:
+            digest = hashlib.blake2b(b"".join(lines), digest_size=16).hexdigest()
+            chunks.append(ScanChunk(scanned[start].rel, file.rel, digest, start, end))
+            lines, start = [], end
+    return chunks
 
 
 class StatChanges(NamedTuple):
@@ -170,7 +206,7 @@ class State:
     def __init__(self, db: sqlite3.Connection, folder: Path) -> None:
         self.db = db
         self.folder = folder
-        self._scan_remembered: bool | None = None  # None: not known yet (see remember_scan)
+        self._chunks_kept: bool | None = None  # whether scan_chunks has rows; None: not known
 
     # ----------------------------------------------------------------- meta
 
@@ -188,30 +224,82 @@ class State:
         rows = self.db.execute(f"SELECT source, {_STORED_COLUMNS} FROM articles")
         return {source: Stored.of(row) for source, *row in rows}
 
-    def matches_scan(self, digest: str) -> bool:
-        """Whether the stored stats are exactly those of the whole scan that ``digest`` (see
-        :func:`scan_digest`) was made of: then :meth:`compare_stats` would find no change."""
-        matches = self.meta(_SCAN_KEY) == digest
-        self._scan_remembered = True if matches else None
-        return matches
+    # The stored chunks of the last whole scan (see scan_chunks) stand for the stored stats:
+    # the articles rows from a chunk's first source to its last are exactly its files, with
+    # those stats. Any write to a row forgets the chunk that holds it, so this always holds.
 
-    def remember_scan(self, digest: str) -> None:
-        """The stored stats are now exactly those of this whole scan; any write to them (a file
-        put, touched, forgotten) forgets it."""
-        if self._scan_remembered is not True or self.meta(_SCAN_KEY) != digest:
-            self.set_meta(_SCAN_KEY, digest)
-        self._scan_remembered = True
+    def compare_scan(self, scanned: Scanned, chunks: list[ScanChunk]) -> StatChanges:
+        """:meth:`compare_stats` for a whole scan cut by :func:`scan_chunks`, which compares
+        only the chunks the store does not hold: an edit compares about 256 files, not all."""
+        stored = set(self.db.execute("SELECT first, last, digest FROM scan_chunks"))
+        if not stored:
+            return self.compare_stats((f.rel, f.size, f.mtime_ns) for f in scanned)
+        kept: list[ScanChunk] = []
+        others: list[tuple[str, int, int]] = []
+        for chunk in chunks:
+            if (chunk.first, chunk.last, chunk.digest) in stored:
+                kept.append(chunk)
+            else:
+                others += [(f.rel, f.size, f.mtime_ns) for f in scanned[chunk.start : chunk.end]]
+        changed = self._changed(others)
+        # The rows outside the kept chunks are those of other files scanned and the gone ones.
+        outside = self.count_articles() - sum(chunk.end - chunk.start for chunk in kept)
+        if outside == len(others) - sum(known is None for known in changed.values()):
+            return StatChanges(changed, [])
+        gone = []  # between the kept chunks (a removed folder takes whole chunks with it)
+        for low, high in zip([None, *kept], [*kept, None], strict=True):
+            rows = self.db.execute(
+                "SELECT source FROM articles WHERE source > ? AND (? OR source < ?)"
+                " AND source NOT IN (SELECT source FROM scanned) ORDER BY source",
+                ("" if low is None else low.last, high is None, "" if high is None else high.first),
+            )
+            gone += [source for (source,) in rows]
+        return StatChanges(changed, gone)
 
-    def _stats_change(self) -> None:
-        if self._scan_remembered is not False:
-            self.db.execute("DELETE FROM meta WHERE key = ?", (_SCAN_KEY,))
-            self._scan_remembered = False
+    def keeps_scan(self, chunks: list[ScanChunk], scanned_count: int) -> bool:
+        """Whether the stored stats are exactly the scan's: every chunk held, and no row
+        besides (as a build of changed files alone may have added between the chunks)."""
+        stored = set(self.db.execute("SELECT first, last, digest FROM scan_chunks"))
+        return (
+            all((chunk.first, chunk.last, chunk.digest) in stored for chunk in chunks)
+            and self.count_articles() == scanned_count
+        )
+
+    def remember_scan(self, chunks: list[ScanChunk]) -> None:
+        """The stored stats are now exactly those of the whole scan ``chunks`` were cut from."""
+        self.db.execute("DELETE FROM scan_chunks")
+        self.db.executemany(
+            "INSERT INTO scan_chunks VALUES (?, ?, ?)",
+            [(chunk.first, chunk.last, chunk.digest) for chunk in chunks],
+        )
+        self._chunks_kept = bool(chunks)
+
+    def _stats_change(self, sources: list[str]) -> None:
+        """The chunks that hold ``sources`` no longer stand for the stored stats."""
+        if self._chunks_kept is None:  # a build that writes many rows asks once
+            self._chunks_kept = self.db.execute("SELECT 1 FROM scan_chunks").fetchone() is not None
+        if self._chunks_kept:
+            self.db.executemany(
+                "DELETE FROM scan_chunks WHERE last >= ?1 AND first ="
+                " (SELECT max(first) FROM scan_chunks WHERE first <= ?1)",
+                [(source,) for source in sources],
+            )
 
     def compare_stats(self, scanned: Iterable[tuple[str, int, int]]) -> StatChanges:
         """The scan's ``(source, size, mtime_ns)`` against the stored stats, compared by SQLite:
         the files that are new or whose stat differs (with what is stored of them), and the
         sources gone from the scan. Unchanged files become no Python object: what a build
         needs of them is asked for by :meth:`unchanged_errors` and :meth:`unchanged_unlisted`."""
+        changed = self._changed(scanned)
+        gone = self.db.execute(
+            "SELECT source FROM articles WHERE source NOT IN (SELECT source FROM scanned)"
+            " ORDER BY source"
+        )
+        return StatChanges(changed, [source for (source,) in gone])
+
+    def _changed(self, scanned: Iterable[tuple[str, int, int]]) -> dict[str, Stored | None]:
+        """Of the scanned files (left in the temporary table ``scanned``), those new or whose
+        stat differs from the stored one, with what is stored of them."""
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS scanned"
             " (source TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL)"
@@ -224,14 +312,9 @@ class State:
             " FROM scanned s LEFT JOIN articles a ON a.source = s.source"
             " WHERE a.source IS NULL OR a.size != s.size OR a.mtime_ns != s.mtime_ns"
         )
-        changed = {  # a new file has no stored row: no hash
+        return {  # a new file has no stored row: no hash
             source: None if row[2] is None else Stored.of(row) for source, *row in rows
         }
-        gone = self.db.execute(
-            "SELECT source FROM articles WHERE source NOT IN (SELECT source FROM scanned)"
-            " ORDER BY source"
-        )
-        return StatChanges(changed, [source for (source,) in gone])
 
     def compare_files(
         self, sources: Iterable[str], found: dict[str, tuple[int, int]]
@@ -268,7 +351,7 @@ class State:
         article: Article | None,
         error: str | None,
     ) -> None:
-        self._stats_change()
+        self._stats_change([source])
         self.db.execute(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
             (source, size, mtime_ns, digest, _encode(article) if article else None, error),
@@ -277,7 +360,7 @@ class State:
 
     def touch_article(self, source: str, size: int, mtime_ns: int) -> None:
         """The file was rewritten with the same bytes: only its stat changed."""
-        self._stats_change()
+        self._stats_change([source])
         self.db.execute(
             "UPDATE articles SET size = ?, mtime_ns = ? WHERE source = ?", (size, mtime_ns, source)
         )
@@ -305,13 +388,13 @@ class State:
         return found
 
     def forget_articles(self, sources: list[str]) -> None:
-        if sources:
-            self._stats_change()
+        self._stats_change(sources)
         self.db.executemany("DELETE FROM articles WHERE source = ?", [(s,) for s in sources])
         self.unlist(sources)
 
     def clear_articles(self) -> None:
-        self._stats_change()
+        self.db.execute("DELETE FROM scan_chunks")
+        self._chunks_kept = False
         self.db.execute("DELETE FROM articles")
         self.clear_items()
 
@@ -325,9 +408,10 @@ class State:
             "cleaned",
             "feeds",
             "published_feeds",
+            "scan_chunks",
         ):
             self.db.execute(f"DELETE FROM {table}")
-        self._scan_remembered = False  # meta went with the rest
+        self._chunks_kept = False
 
     # ----------------------------------------------------------------- items
     # Per article, under the current config: its listing (what planning needs), kept for every

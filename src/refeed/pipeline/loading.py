@@ -64,26 +64,26 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         sources, report.not_followed, run.drafts = scan_articles(cfg)
         for problem in report.not_followed:
             log.warning("%s", problem)
-        # A scan that gives the digest the last build remembered needs no comparing: the store
-        # already holds exactly these stats (any write to them since forgot the digest).
-        digest = state.scan_digest((s.rel, s.size, s.mtime_ns) for s in sources)
-        if store.matches_scan(digest):
+        # Cut into chunks with a digest each: those the store remembers need no comparing.
+        chunks = state.scan_chunks(sources)
+        if store.keeps_scan(chunks, len(sources)):
             changes = state.StatChanges({}, [])
         else:
-            changes = store.compare_stats((s.rel, s.size, s.mtime_ns) for s in sources)
-            run.scan_digest = digest  # remembered once the store holds what was scanned
+            changes = store.compare_scan(sources, chunks)
+            run.scan_chunks = chunks  # remembered once the store holds what was scanned
     else:  # those files alone; the drafts in _drafts/ as the last scan left them, updated
         sources = scanned.sources
         changes = store.compare_files(paths, {s.rel: (s.size, s.mtime_ns) for s in sources})
         run.drafts = [p for p in remembered_problems(store, UNREAD_DRAFTS) if p.path not in paths]
         run.drafts = sorted(run.drafts + scanned.drafts, key=by_path)
     remember_problems(store, UNREAD_DRAFTS, run.drafts)
-    run.sources = {source.rel: source for source in sources}
+    run.scanned = sources
     found = Scan(gone=set(changes.gone), changed=frozenset(changes.changed))
     store.forget_articles(changes.gone)
     settled_before = time.time_ns() - int(settle * 1e9)
     for rel, stored in sorted(changes.changed.items()):
-        source = run.sources[rel]
+        source = run.scanned_file(rel)
+        assert source is not None  # compared because scanned
         if settle and source.mtime_ns > settled_before:
             report.pending.append(rel)  # still being written: the last good version stays
             if stored is not None and stored.parsed:
@@ -96,9 +96,9 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
     report.articles_read = unchanged + len(changes.changed)
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
     if report.pending:
-        run.scan_digest = None  # the store keeps the last good version of those files
-    elif run.scan_digest is not None and not (changes.changed or changes.gone):
-        store.remember_scan(run.scan_digest)
+        run.scan_chunks = None  # the store keeps the last good version of those files
+    elif run.scan_chunks is not None and not (changes.changed or changes.gone):
+        store.remember_scan(run.scan_chunks)
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
@@ -107,7 +107,7 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
 def source_file(run: Run, rel: str) -> load.SourceFile:
     """The article file ``rel`` as found now: as scanned, else looked up (a build that looked
     at changed files only cleans an unchanged one that moves up into a feed)."""
-    if (source := run.sources.get(rel)) is None:
+    if (source := run.scanned_file(rel)) is None:
         try:
             source = load.stat_file(run.cfg.articles.dir.resolve(), rel, follow=True)
         except OSError:  # unreadable: the read says why
@@ -215,8 +215,8 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     remember_problems(store, "held", report.held_back)
     remember_problems(store, "drafts", private)  # those in _drafts/ are unread: scanned anew
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
-    if run.scan_digest is not None:  # every file scanned is now stored as scanned
-        store.remember_scan(run.scan_digest)
+    if run.scan_chunks is not None:  # every file scanned is now stored as scanned
+        store.remember_scan(run.scan_chunks)
 
 
 def plan(run: Run, left_out: set[str]) -> list[assemble.Plan]:
@@ -334,7 +334,7 @@ def load_modified(
     if warning is not None:  # said here, in the parent: workers' logs go nowhere
         log.warning("%s", warning)
     if digest is None:  # unreadable: not remembered, so it is tried again next time
-        run.scan_digest = None
+        run.scan_chunks = None
         raise ArticleError(source.rel, error or "cannot read file")
     run.digests[source.rel] = digest
     if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:

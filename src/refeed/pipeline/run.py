@@ -3,6 +3,7 @@ guard that turns a failed write into a reported problem."""
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import os
@@ -74,7 +75,8 @@ class Run:
     report: RunReport = field(default_factory=RunReport)
     catalog: Catalog = field(default_factory=lambda: Catalog(0.0, frozenset(), 0))
     digests: dict[str, str] = field(default_factory=dict)
-    sources: dict[str, load.SourceFile] = field(default_factory=dict)  # as scanned, by path
+    scanned: list[load.SourceFile] = field(default_factory=list)  # as scanned, sorted by path
+    sources: dict[str, load.SourceFile] = field(default_factory=dict)  # looked up since
     recovered: dict[str, str] = field(default_factory=dict)  # source -> id, for a new store
     parts: dict[str, Parts] = field(default_factory=dict)  # entry id -> what it is made of
     bodies: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (content, summary)
@@ -84,9 +86,21 @@ class Run:
     announced: set[Problem] = field(default_factory=set)  # held back, said at INFO this build
     post_index: PostIndex | None = None  # for Hexo's post_link: made when first needed
     changed: bool = False
-    scan_digest: str | None = None  # of a whole scan the store is to be remembered as holding
+    scan_chunks: list[state.ScanChunk] | None = None  # of a whole scan, to remember (see state)
     repeat_known: bool = True  # False (-q): a write failure the last build had is not said again
     failed_before: frozenset[Problem] = frozenset()  # the last build's write failures
+
+    def scanned_file(self, rel: str) -> load.SourceFile | None:
+        """The file ``rel`` as this build found it, if it did (the scan is sorted: no index of
+        a million files is made for the few a build looks up)."""
+        index = bisect.bisect_left(self.scanned, rel, key=_by_rel)
+        if index < len(self.scanned) and self.scanned[index].rel == rel:
+            return self.scanned[index]
+        return self.sources.get(rel)
+
+
+def _by_rel(source: load.SourceFile) -> str:
+    return source.rel
 
 
 FAILED_KEY = "failed"  # the state store's record of the last build's write failures
