@@ -38,10 +38,14 @@ system-deps:
 	  else echo "not installed:$$missing; those tests will be skipped"; fi; fi
 
 # Per-body cleaning cost of each sanitizer engine, then whole-process timings of `refeed build`
-# on generated corpora with each engine; see bench/README.md.
+# on generated corpora with each engine; see bench/README.md. The large sizes, on request:
+# make bench BENCH_SIZES="100000 1000000" BENCH_RUNS=1 BENCH_ENGINES=nh3
+BENCH_SIZES ?= 1000 10000
+BENCH_RUNS ?= 5
+BENCH_ENGINES ?= bleach nh3
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/clean_cost.py
-	$(BIN)/python bench/run.py --sizes 1000 10000 --runs 5
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --engines $(BENCH_ENGINES)
 
 # Publishing the 10,000-article corpus's feeds to a local S3 API server (moto, from the test extra).
 bench-publish: $(TEST_STAMP)

@@ -336,7 +336,6 @@ def load_modified(
     if digest is None:  # unreadable: not remembered, so it is tried again next time
         run.scan_chunks = None
         raise ArticleError(source.rel, error or "cannot read file")
-    run.digests[source.rel] = digest
     if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:
         run.store.touch_article(source.rel, source.size, source.mtime_ns)  # same bytes, new stat
         return run.store.decoded([source.rel])[source.rel]  # stored.parsed is set

@@ -74,7 +74,7 @@ class Run:
     now: datetime
     report: RunReport = field(default_factory=RunReport)
     catalog: Catalog = field(default_factory=lambda: Catalog(0.0, frozenset(), 0))
-    digests: dict[str, str] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # of the feed members, from the store
     scanned: list[load.SourceFile] = field(default_factory=list)  # as scanned, sorted by path
     sources: dict[str, load.SourceFile] = field(default_factory=dict)  # looked up since
     recovered: dict[str, str] = field(default_factory=dict)  # source -> id, for a new store
