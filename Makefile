@@ -43,9 +43,11 @@ system-deps:
 BENCH_SIZES ?= 1000 10000
 BENCH_RUNS ?= 5
 BENCH_ENGINES ?= bleach nh3
+BENCH_SCENARIOS ?= cold noop edit add delete config watch
 bench: $(RUN_STAMP)
 	$(BIN)/python bench/clean_cost.py
-	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) --engines $(BENCH_ENGINES)
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --runs $(BENCH_RUNS) \
+	  --engines $(BENCH_ENGINES) --scenarios $(BENCH_SCENARIOS)
 
 # Publishing the 10,000-article corpus's feeds to a local S3 API server (moto, from the test extra).
 bench-publish: $(TEST_STAMP)
