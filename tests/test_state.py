@@ -169,6 +169,35 @@ def test_the_store_compares_only_the_chunks_it_does_not_hold(tmp_path: Path) -> 
         assert store.compare_stats(edited) == changes  # what comparing everything finds
 
 
+def test_a_gone_file_is_found_without_going_through_the_whole_store(tmp_path: Path) -> None:
+    """What the store does for one deleted file is of the size of one edit's, not of the
+    archive: counted in SQLite's own steps (deterministic, unlike a duration)."""
+    scanned = _scan(20000)
+    with open_state(tmp_path) as store:
+        _stored(store, scanned)
+        store.remember_scan(scan_chunks(scanned))
+
+    def steps(scan: list[Stat]) -> tuple[int, list[str]]:
+        counted = [0]
+
+        def count() -> int:
+            counted[0] += 1
+            return 0  # go on
+
+        with open_state(tmp_path) as store:
+            store.db.set_progress_handler(count, 100)
+            gone = store.compare_scan(scan, scan_chunks(scan)).gone
+        return counted[0], gone
+
+    edit_steps, _ = steps(_scan(20000, edited=5000))
+    deleted = _scan(20000)
+    for index in (15000, 5000, 10):
+        del deleted[index]
+    delete_steps, gone = steps(deleted)
+    assert gone == ["p/00010.md", "p/05000.md", "p/15000.md"]
+    assert delete_steps < 5 * edit_steps
+
+
 def test_any_write_to_the_stored_stats_forgets_the_chunk_that_holds_it(tmp_path: Path) -> None:
     scanned = _scan(3000)
     chunks = scan_chunks(scanned)
@@ -226,7 +255,7 @@ def test_nothing_is_kept_when_the_block_fails(tmp_path: Path) -> None:
 def test_identity_follows_a_moved_file_with_unchanged_content(tmp_path: Path) -> None:
     with open_state(tmp_path) as store:
         assert not store.knows_identities()  # a new store
-        store.remember_identity("old/a.md", "h1", "urn:uuid:first")
+        store.remember_identities([("old/a.md", "h1", "urn:uuid:first")])
         assert store.identity("new/a.md", "h1", gone=set()) is None  # old path still exists
         assert store.identity("new/a.md", "h1", gone={"old/a.md"}) == "urn:uuid:first"
         assert store.identity("new/a.md", "other", gone=set()) == "urn:uuid:first"  # now its own
@@ -261,7 +290,7 @@ def test_a_store_from_another_schema_version_is_started_afresh(
 def store_from_before(tmp_path: Path, *, table: str, version: int) -> None:
     """A store holding one id, as a refeed of schema ``version`` (without ``table``) left it."""
     with open_state(tmp_path) as store:
-        store.remember_identity("a.md", "h1", "urn:uuid:first")
+        store.remember_identities([("a.md", "h1", "urn:uuid:first")])
     db = sqlite3.connect(tmp_path / "state.sqlite3")
     db.execute(f"DROP TABLE {table}")
     db.execute(f"PRAGMA user_version = {version}")
@@ -366,7 +395,7 @@ def test_forgetting_everything_keeps_the_identity_registry(tmp_path: Path) -> No
         store.put_listing(Listing("a.md", "urn:uuid:1", 1.0), [])
         store.put_cleaned("k", "<p>x</p>", "x")
         store.set_feed_fingerprint("atom.xml", "f")
-        store.remember_identity("a.md", "h1", "urn:uuid:first")
+        store.remember_identities([("a.md", "h1", "urn:uuid:first")])
         store.forget_everything()
         assert store.meta("config") is None and store.articles() == {}
         assert store.listings() == {} and store.cleaned_keys(["k"]) == set()

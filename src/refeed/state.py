@@ -125,6 +125,7 @@ class Stored(NamedTuple):
 
 
 _STORED_COLUMNS = "size, mtime_ns, hash, fields IS NOT NULL, error"
+_NOT_SCANNED = "AND source NOT IN (SELECT source FROM scanned)"
 
 
 class ScannedFile(Protocol):
@@ -169,6 +170,17 @@ def scan_chunks(scanned: Scanned) -> list[ScanChunk]:
             chunks.append(ScanChunk(scanned[start].rel, file.rel, digest, start, end))
             lines, start = [], end
     return chunks
+
+
+class ArticleRow(NamedTuple):
+    """One file as the store keeps it (see :meth:`State.put_articles`)."""
+
+    source: str
+    size: int
+    mtime_ns: int
+    digest: str  # of its bytes
+    fields: str | None  # the parsed article but its body, from encode_article; None: it failed
+    error: str | None  # why it failed
 
 
 class StatChanges(NamedTuple):
@@ -239,22 +251,42 @@ class State:
         for chunk in chunks:
             if (chunk.first, chunk.last, chunk.digest) in stored:
                 kept.append(chunk)
+                stored.discard((chunk.first, chunk.last, chunk.digest))
             else:
                 others += [(f.rel, f.size, f.mtime_ns) for f in scanned[chunk.start : chunk.end]]
         changed = self._changed(others)
         # The rows outside the kept chunks are those of other files scanned and the gone ones.
         outside = self.count_articles() - sum(chunk.end - chunk.start for chunk in kept)
-        if outside == len(others) - sum(known is None for known in changed.values()):
+        missing = outside - (len(others) - sum(known is None for known in changed.values()))
+        if not missing:
             return StatChanges(changed, [])
-        gone = []  # between the kept chunks (a removed folder takes whole chunks with it)
-        for low, high in zip([None, *kept], [*kept, None], strict=True):
-            rows = self.db.execute(
-                "SELECT source FROM articles WHERE source > ? AND (? OR source < ?)"
-                " AND source NOT IN (SELECT source FROM scanned) ORDER BY source",
-                ("" if low is None else low.last, high is None, "" if high is None else high.first),
-            )
-            gone += [source for (source,) in rows]
+        # A gone file's row is where a stored chunk this scan no longer has was, as a rule;
+        # else between the chunks (a build of changed files alone adds rows there).
+        gone = self._gone_within([(first, last) for first, last, _ in sorted(stored)])
+        if len(gone) < missing:
+            gone = self._gone_within(
+                [("" if low is None else low.last, None if high is None else high.first)
+                 for low, high in zip([None, *kept], [*kept, None], strict=True)],
+                bounds_included=False,
+            )  # fmt: skip
         return StatChanges(changed, gone)
+
+    def _gone_within(
+        self, ranges: list[tuple[str, str | None]], *, bounds_included: bool = True
+    ) -> list[str]:
+        """The stored sources in ``ranges`` (``None``: no upper bound) that are not among the
+        scanned files compared last, sorted."""
+        low_op, high_op = (">=", "<=") if bounds_included else (">", "<")
+        query = "SELECT source FROM articles WHERE source {} ? {}"
+        gone: list[str] = []
+        for low, high in ranges:  # (no "? OR": that would keep SQLite from seeking the range)
+            if high is None:
+                rows = self.db.execute(query.format(low_op, _NOT_SCANNED), (low,))
+            else:
+                bounded = f"AND source {high_op} ? {_NOT_SCANNED}"
+                rows = self.db.execute(query.format(low_op, bounded), (low, high))
+            gone += [source for (source,) in rows]
+        return sorted(gone)
 
     def keeps_scan(self, chunks: list[ScanChunk], scanned_count: int) -> bool:
         """Whether the stored stats are exactly the scan's: every chunk held, and no row
@@ -351,12 +383,15 @@ class State:
         article: Article | None,
         error: str | None,
     ) -> None:
-        self._stats_change([source])
-        self.db.execute(
-            "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)",
-            (source, size, mtime_ns, digest, _encode(article) if article else None, error),
-        )
-        self.unlist([source])  # made from the old one
+        fields = encode_article(article) if article else None
+        self.put_articles([ArticleRow(source, size, mtime_ns, digest, fields, error)])
+
+    def put_articles(self, rows: list[ArticleRow]) -> None:
+        """:meth:`put_article` for many, in a few statements (a cold build stores every file)."""
+        sources = [row.source for row in rows]
+        self._stats_change(sources)
+        self.db.executemany("INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.unlist(sources)  # made from the old ones
 
     def touch_article(self, source: str, size: int, mtime_ns: int) -> None:
         """The file was rewritten with the same bytes: only its stat changed."""
@@ -562,7 +597,7 @@ class State:
         ):
             if old_source in gone:
                 self.db.execute("DELETE FROM identities WHERE source = ?", (old_source,))
-                self.remember_identity(source, digest, old_id)
+                self.remember_identities([(source, digest, old_id)])
                 return str(old_id)
         return None
 
@@ -570,10 +605,9 @@ class State:
         """False for a new store: no article's first id is known (see the pipeline's recovery)."""
         return self.db.execute("SELECT 1 FROM identities LIMIT 1").fetchone() is not None
 
-    def remember_identity(self, source: str, digest: str, identity: str) -> None:
-        self.db.execute(
-            "INSERT OR REPLACE INTO identities VALUES (?, ?, ?)", (source, digest, identity)
-        )
+    def remember_identities(self, rows: list[tuple[str, str, str]]) -> None:
+        """The id each ``(source, digest, id)`` was first published with."""
+        self.db.executemany("INSERT OR REPLACE INTO identities VALUES (?, ?, ?)", rows)
 
     # ----------------------------------------------------------------- cleaned bodies
 
@@ -890,7 +924,9 @@ def _listings(rows: Iterable[tuple[str, str, float, str]]) -> list[Listing]:
     return listings
 
 
-def _encode(article: Article) -> str:
+def encode_article(article: Article) -> str:
+    """What the store keeps of a parsed article (its body is read from the file when needed);
+    made by the worker that parsed it."""
     data = {name: getattr(article, name) for name in _STORED}
     for key in _DATES:
         if data[key] is not None:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
+from typing import NamedTuple
 
 from .. import assemble, hexo, load, state, write
 from ..config import Config
@@ -121,7 +122,7 @@ def _load_parsed(
     run: Run,
     found: Scan,
     parsed: Iterable[Read],
-    lister: Lister,
+    writes: PendingWrites,
     *,
     progress: Progress | None,
     total: int,
@@ -141,12 +142,12 @@ def _load_parsed(
         if progress is not None:
             progress(found.unchanged_count + index, total)
         try:
-            article = load_modified(run, source, maybe_stored, outcome, found.gone)
+            article = load_modified(run, source, maybe_stored, outcome, writes, gone=found.gone)
         except ArticleError as exc:
             log.warning("%s", exc)
             report.skipped.append(Problem(source.rel, exc.reason))
         else:
-            lister.list(article)
+            writes.list(article)
 
 
 def meta_time(store: state.State, key: str) -> datetime | None:
@@ -192,17 +193,17 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     if progress is not None and found.unchanged_count:
         progress(found.unchanged_count - 1, total)  # the unchanged ones are done at once
     private: list[Problem] = []
-    lister = Lister(run, private)
+    writes = PendingWrites(run, private)
     for article in store.each_decoded(unlisted):
-        lister.list(article)
+        writes.list(article)
     # A modified file is listed again below if it still parses and is public; one that cannot
     # be read now leaves the feeds, as a broken one does.
     store.unlist([source.rel for source, _ in found.modified])
     with parallel(
         partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
     ) as results:
-        _load_parsed(run, found, results, lister, progress=progress, total=total)
-    lister.flush()
+        _load_parsed(run, found, results, writes, progress=progress, total=total)
+    writes.flush()
     hold = run.cfg.articles.future == "hold"
     until = run.now.timestamp() if hold else math.inf
     held = hold_back(run, store.listed_after(until)) if hold else []
@@ -247,17 +248,28 @@ def published_listings(run: Run) -> list[Listing]:
     ]
 
 
-class Lister:
-    """Keeps the public articles' listings and the feeds each belongs in, in batches (a cold
-    build lists every file); a draft (added to ``private``) gets none, so it leaves every feed
-    exactly as a deleted article does."""
+class PendingWrites:
+    """What a build stores of the files it parsed and the articles it lists, in batches (a cold
+    build does it for every file). A public article gets its listing and the feeds it belongs
+    in; a draft (added to ``private``) gets none, so it leaves every feed exactly as a deleted
+    article does."""
 
     BATCH = 2000
 
     def __init__(self, run: Run, private: list[Problem]) -> None:
         self.run = run
         self.private = private
+        self.articles: list[state.ArticleRow] = []
+        self.identities: list[tuple[str, str, str]] = []
         self.pending: list[tuple[Listing, list[str]]] = []
+
+    def put_article(self, row: state.ArticleRow) -> None:
+        self.articles.append(row)
+        if len(self.articles) >= self.BATCH:
+            self.flush()
+
+    def remember_identity(self, source: str, digest: str, identity: str) -> None:
+        self.identities.append((source, digest, identity))
 
     def list(self, article: Article) -> None:
         cfg = self.run.cfg
@@ -271,8 +283,11 @@ class Lister:
             self.flush()
 
     def flush(self) -> None:
-        self.run.store.put_listings(self.pending)
-        self.pending = []
+        store = self.run.store
+        store.put_articles(self.articles)  # first: storing a file's row unlists it
+        store.remember_identities(self.identities)
+        store.put_listings(self.pending)
+        self.articles, self.identities, self.pending = [], [], []
 
 
 def private_problem(article: Article) -> Problem:
@@ -307,8 +322,15 @@ def hold_back(run: Run, future: list[str]) -> list[tuple[Problem, datetime]]:
     return held
 
 
-# (content hash, article, the id it would get, why it failed, a warning to log once)
-Read = tuple[str | None, Article | None, str | None, str | None, str | None]
+class Read(NamedTuple):
+    """What a worker made of one file."""
+
+    digest: str | None  # of its bytes; None: it could not be read
+    article: Article | None  # parsed, without its body; None: it failed
+    derived_id: str | None  # the id its path and date give
+    fields: str | None  # the article as the store keeps it, with the derived id unless its own
+    error: str | None  # why it failed
+    warning: str | None  # to log once, in the parent
 
 
 def read_one(source: load.SourceFile, cfg: Config) -> Read:
@@ -316,21 +338,32 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
     try:
         data = load.read_bytes(source, cfg.articles.max_bytes)
     except ArticleError as exc:
-        return None, None, None, exc.reason, None
+        return Read(None, None, None, None, exc.reason, None)
     digest = hashlib.blake2b(data, digest_size=16).hexdigest()
     try:
         article, warning = parse(source, data, cfg)
     except ArticleError as exc:
-        return digest, None, None, exc.reason, None
-    # Bodies are re-read when cleaned; the id is derived here, on every core.
+        return Read(digest, None, None, None, exc.reason, None)
+    # Bodies are re-read when cleaned; the id is derived and the row encoded here, on every
+    # core (the parent only stores them).
     stored = dataclasses.replace(article, body="")
-    return digest, stored, assemble.article_id(article, cfg), None, warning
+    derived_id = assemble.article_id(article, cfg)
+    fields = state.encode_article(
+        stored if stored.id else dataclasses.replace(stored, id=derived_id)
+    )
+    return Read(digest, stored, derived_id, fields, None, warning)
 
 
 def load_modified(
-    run: Run, source: load.SourceFile, stored: state.Stored | None, outcome: Read, gone: set[str]
+    run: Run,
+    source: load.SourceFile,
+    stored: state.Stored | None,
+    outcome: Read,
+    writes: PendingWrites,
+    *,
+    gone: set[str],
 ) -> Article:
-    digest, article, derived_id, error, warning = outcome
+    digest, article, derived_id, fields, error, warning = outcome
     if warning is not None:  # said here, in the parent: workers' logs go nowhere
         log.warning("%s", warning)
     if digest is None:  # unreadable: not remembered, so it is tried again next time
@@ -339,13 +372,16 @@ def load_modified(
     if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:
         run.store.touch_article(source.rel, source.size, source.mtime_ns)  # same bytes, new stat
         return run.store.decoded([source.rel])[source.rel]  # stored.parsed is set
+    row = state.ArticleRow(source.rel, source.size, source.mtime_ns, digest, None, error)
     if article is None:
-        run.store.put_article(source.rel, source.size, source.mtime_ns, digest, None, error)
+        writes.put_article(row)
         raise ArticleError(source.rel, error or "cannot parse")
-    assert derived_id is not None  # set with every article
-    article = with_identity(run, article, digest, gone, derived_id)
-    run.store.put_article(source.rel, source.size, source.mtime_ns, digest, article, None)
-    return article
+    assert derived_id is not None and fields is not None  # set with every article
+    pinned = with_identity(run, article, writes, digest=digest, gone=gone, derived_id=derived_id)
+    if pinned.id != (article.id or derived_id):  # the worker encoded it with the derived id
+        fields = state.encode_article(pinned)
+    writes.put_article(row._replace(fields=fields))
+    return pinned
 
 
 def recover_ids(published: list[tuple[str, str, int]], outcomes: list[Read]) -> dict[str, str]:
@@ -358,14 +394,15 @@ def recover_ids(published: list[tuple[str, str, int]], outcomes: list[Read]) -> 
     Where that is not one item exactly, the article gets its derived id.
     """
     known = {identity for identity, _, _ in published}
-    claimed = {derived for _, _, derived, _, _ in outcomes if derived is not None}
+    claimed = {outcome.derived_id for outcome in outcomes if outcome.derived_id is not None}
     free: dict[tuple[str, int], set[str]] = {}
     for identity, title, when in published:
         if identity not in claimed:
             free.setdefault((title, when), set()).add(identity)
     wanted: dict[tuple[str, int], list[str]] = {}
-    for _, article, derived, _, _ in outcomes:
-        if article is not None and not article.id and derived not in known:
+    for outcome in outcomes:
+        article = outcome.article
+        if article is not None and not article.id and outcome.derived_id not in known:
             key = (article.title, int(article.published.timestamp()))
             wanted.setdefault(key, []).append(article.source)
     return {
@@ -411,7 +448,13 @@ def parse(source: load.SourceFile, data: bytes, cfg: Config) -> tuple[Article, s
 
 
 def with_identity(
-    run: Run, article: Article, digest: str, gone: set[str], derived_id: str
+    run: Run,
+    article: Article,
+    writes: PendingWrites,
+    *,
+    digest: str,
+    gone: set[str],
+    derived_id: str,
 ) -> Article:
     """Pin the id the article was first published with (unless its frontmatter names one)."""
     if article.id:
@@ -421,5 +464,5 @@ def with_identity(
         or run.recovered.get(article.source)
         or derived_id
     )
-    run.store.remember_identity(article.source, digest, identity)
+    writes.remember_identity(article.source, digest, identity)
     return dataclasses.replace(article, id=identity)
