@@ -109,7 +109,9 @@ class Bench:
 
     def _newest_article(self, name: str) -> str:
         self.counter += 1
-        stamp = f"2024-01-01T00:{self.counter // 60 % 60:02d}:{self.counter % 60:02d}+08:00"
+        # After every generated date (the corpus ends at 2023-12-31T23:59Z), so that the
+        # article lands in the site feed and its category's at every size.
+        stamp = f"2024-01-02T00:{self.counter // 60 % 60:02d}:{self.counter % 60:02d}+08:00"
         return (
             f"---\ntitle: 'Bench {name} {self.counter}'\ncategories: [金融, 新浪财经]\n"
             f"date: {stamp}\nthumbnail: https://img.example.com/bench/{self.counter}.jpg\n---\n\n"

@@ -479,11 +479,17 @@ def test_a_no_op_build_parses_cleans_and_renders_nothing(
     assert second.published == 2
 
 
+SIX_HUNDRED = {f"many/{n:03d}.md": article(f"Many {n}", categories=["Many"]) for n in range(600)}
+
+
+@pytest.mark.parametrize("others", [{}, SIX_HUNDRED], ids=["alone", "among 600"])
 def test_a_file_that_could_not_be_read_is_tried_again_though_no_stat_changed(
-    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch, others: dict[str, str]
 ) -> None:
-    cfg = make_site({"good.md": GOOD, "later.md": article("Later", categories=["Good"])})
+    cfg = make_site({"good.md": GOOD, **others})
+    build(cfg)  # (among 600: the scan is remembered in several chunks)
     later = cfg.articles.dir / "later.md"
+    later.write_text(article("Later", categories=["Good"]), encoding="utf-8")
     with monkeypatch.context() as patched:
         real_open = os.open
 
@@ -496,6 +502,17 @@ def test_a_file_that_could_not_be_read_is_tried_again_though_no_stat_changed(
         assert [p.path for p in build(cfg).skipped] == ["later.md"]
     report = build(cfg)  # readable again, same size and mtime
     assert report.skipped == [] and b"Later" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_a_file_that_is_never_read_costs_the_next_builds_its_chunk_only(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = article("Big", body="<p>" + "x" * 5000 + "</p>")
+    cfg = make_site({"good.md": GOOD, "big.md": big, **SIX_HUNDRED}, articles={"max_size": 4096})
+    for _ in range(2):
+        assert [p.path for p in build(cfg).skipped] == ["big.md"]
+    forbid(monkeypatch, (state.State, "compare_stats"))  # comparing every file
+    assert [p.path for p in build(cfg).skipped] == ["big.md"]
 
 
 def test_a_file_that_was_still_being_written_is_read_once_it_settled_unchanged(

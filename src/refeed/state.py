@@ -14,6 +14,7 @@ gains what it lacks in place.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fcntl
 import hashlib
@@ -297,14 +298,18 @@ class State:
             and self.count_articles() == scanned_count
         )
 
-    def remember_scan(self, chunks: list[ScanChunk]) -> None:
-        """The stored stats are now exactly those of the whole scan ``chunks`` were cut from."""
+    def remember_scan(self, chunks: list[ScanChunk], *, unstored: Collection[str] = ()) -> None:
+        """The stored stats are now exactly those of the whole scan ``chunks`` were cut from,
+        but for the files ``unstored`` (unread, or still being written): their chunks are left
+        out, so those alone are compared again."""
+        firsts = [chunk.first for chunk in chunks]
+        left_out = {bisect.bisect_right(firsts, source) - 1 for source in unstored}
         self.db.execute("DELETE FROM scan_chunks")
         self.db.executemany(
             "INSERT INTO scan_chunks VALUES (?, ?, ?)",
-            [(chunk.first, chunk.last, chunk.digest) for chunk in chunks],
+            [(c.first, c.last, c.digest) for i, c in enumerate(chunks) if i not in left_out],
         )
-        self._chunks_kept = bool(chunks)
+        self._chunks_kept = len(chunks) > len(left_out)
 
     def _stats_change(self, sources: list[str]) -> None:
         """The chunks that hold ``sources`` no longer stand for the stored stats."""

@@ -96,9 +96,8 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
     found.unchanged_count = unchanged + len(found.kept)
     report.articles_read = unchanged + len(changes.changed)
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
-    if report.pending:
-        run.scan_chunks = None  # the store keeps the last good version of those files
-    elif run.scan_chunks is not None and not (changes.changed or changes.gone):
+    run.unstored.update(report.pending)  # the store keeps the last good version of those
+    if run.scan_chunks is not None and not (changes.changed or changes.gone):
         store.remember_scan(run.scan_chunks)
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
@@ -216,8 +215,8 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     remember_problems(store, "held", report.held_back)
     remember_problems(store, "drafts", private)  # those in _drafts/ are unread: scanned anew
     store.set_meta("next_due", report.next_due.isoformat() if report.next_due else "")
-    if run.scan_chunks is not None:  # every file scanned is now stored as scanned
-        store.remember_scan(run.scan_chunks)
+    if run.scan_chunks is not None:  # every file scanned is now stored as scanned, but these
+        store.remember_scan(run.scan_chunks, unstored=run.unstored)
 
 
 def plan(run: Run, left_out: set[str]) -> list[assemble.Plan]:
@@ -367,7 +366,7 @@ def load_modified(
     if warning is not None:  # said here, in the parent: workers' logs go nowhere
         log.warning("%s", warning)
     if digest is None:  # unreadable: not remembered, so it is tried again next time
-        run.scan_chunks = None
+        run.unstored.add(source.rel)
         raise ArticleError(source.rel, error or "cannot read file")
     if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:
         run.store.touch_article(source.rel, source.size, source.mtime_ns)  # same bytes, new stat

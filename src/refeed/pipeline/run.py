@@ -87,6 +87,7 @@ class Run:
     post_index: PostIndex | None = None  # for Hexo's post_link: made when first needed
     changed: bool = False
     scan_chunks: list[state.ScanChunk] | None = None  # of a whole scan, to remember (see state)
+    unstored: set[str] = field(default_factory=set)  # scanned, but not stored as scanned
     repeat_known: bool = True  # False (-q): a write failure the last build had is not said again
     failed_before: frozenset[Problem] = frozenset()  # the last build's write failures
 
