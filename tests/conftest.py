@@ -145,6 +145,18 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(f"{what}: {figure}")
 
 
+def deny_reading(monkeypatch: pytest.MonkeyPatch, path: Path) -> None:
+    """Opening ``path`` fails as for a file without read permission (root reads any file)."""
+    real_open = os.open
+
+    def denied(file: str, *args: Any, **kwargs: Any) -> Any:
+        if Path(file) == path:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)  # what load.read_bytes opens files with
+
+
 @pytest.fixture
 def make_site(tmp_path: Path) -> SiteFactory:
     """Write articles and a config into tmp_path; returns the loaded Config."""

@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lxml import etree
 
 import refeed
-from conftest import GOOD, NOW, SiteFactory
+from conftest import GOOD, NOW, SiteFactory, deny_reading
 from feedcheck import check_feed, feed_files
 
 BAD = Path(__file__).parent / "data" / "bad"
@@ -100,14 +99,7 @@ def test_unreadable_file_is_skipped(
     locked = cfg.articles.dir / "locked.md"
     locked.chmod(0)
     if os.geteuid() == 0:  # root reads any file: make this one fail as it would for anyone else
-        real_open = os.open
-
-        def denied(file: str, *args: Any, **kwargs: Any) -> Any:
-            if Path(file) == locked:
-                raise PermissionError(13, "Permission denied", str(file))
-            return real_open(file, *args, **kwargs)
-
-        monkeypatch.setattr(os, "open", denied)  # what load.read_bytes opens files with
+        deny_reading(monkeypatch, locked)
     report = refeed.build(cfg, now=NOW)
     assert [p.path for p in report.skipped] == ["locked.md"] and "cannot read" in report.skipped[
         0

@@ -19,7 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import refeed
-from conftest import EVERY_OUTPUT, GOOD, NOW, SAMPLE, SiteFactory, article, output_bytes
+from conftest import (
+    EVERY_OUTPUT,
+    GOOD,
+    NOW,
+    SAMPLE,
+    SiteFactory,
+    article,
+    deny_reading,
+    output_bytes,
+)
 from feedcheck import check_feed, feed_files
 from refeed import assemble, clean, load, render, state
 from refeed.config import StateConfig, config_from_dict
@@ -491,14 +500,7 @@ def test_a_file_that_could_not_be_read_is_tried_again_though_no_stat_changed(
     later = cfg.articles.dir / "later.md"
     later.write_text(article("Later", categories=["Good"]), encoding="utf-8")
     with monkeypatch.context() as patched:
-        real_open = os.open
-
-        def denied(file: str, *args: Any, **kwargs: Any) -> Any:
-            if Path(file) == later:
-                raise PermissionError(13, "Permission denied", str(file))
-            return real_open(file, *args, **kwargs)
-
-        patched.setattr(os, "open", denied)  # what load.read_bytes opens files with
+        deny_reading(patched, later)
         assert [p.path for p in build(cfg).skipped] == ["later.md"]
     report = build(cfg)  # readable again, same size and mtime
     assert report.skipped == [] and b"Later" in (cfg.output.dir / "atom.xml").read_bytes()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import hashlib
 import logging
+import operator
 import os
 import posixpath
 import signal
@@ -94,14 +95,10 @@ class Run:
     def scanned_file(self, rel: str) -> load.SourceFile | None:
         """The file ``rel`` as this build found it, if it did (the scan is sorted: no index of
         a million files is made for the few a build looks up)."""
-        index = bisect.bisect_left(self.scanned, rel, key=_by_rel)
+        index = bisect.bisect_left(self.scanned, rel, key=operator.attrgetter("rel"))
         if index < len(self.scanned) and self.scanned[index].rel == rel:
             return self.scanned[index]
         return self.sources.get(rel)
-
-
-def _by_rel(source: load.SourceFile) -> str:
-    return source.rel
 
 
 FAILED_KEY = "failed"  # the state store's record of the last build's write failures
