@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -12,6 +13,18 @@ import pytest
 import yaml
 
 from refeed.config import Config, load_config
+
+
+@pytest.fixture(autouse=True)
+def _refeed_logger_as_found() -> Iterator[None]:
+    """``refeed.cli.main`` points the ``refeed`` logger at the sys.stderr of its call; in
+    tests that is pytest's capture, closed after the test: later tests' lines went nowhere."""
+    logger = logging.getLogger("refeed")
+    handlers, propagate, level = logger.handlers[:], logger.propagate, logger.level
+    yield
+    logger.handlers[:], logger.propagate = handlers, propagate
+    logger.setLevel(level)
+
 
 sys.path.insert(0, str(Path(__file__).parent))  # for the feedcheck helper
 
