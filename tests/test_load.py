@@ -306,6 +306,36 @@ def test_reads_after_the_scan_get_the_scanned_files(
     assert read_bytes(files["link.md"], 1000) == b"article .drafts/b.md"  # the link's target
 
 
+@pytest.mark.parametrize(
+    ("grown", "room"),
+    [(1, 1000), (1000, 1000), (1001, 1000), (70_000, 70_000), (70_001, 70_000)],
+    ids=["a byte", "to the limit", "past it", "to a limit steps away", "past it, steps away"],
+)
+def test_a_file_that_grows_while_it_is_read_is_read_to_its_end_or_refused(
+    scanned: tuple[Path, Path, dict[str, SourceFile]],
+    monkeypatch: pytest.MonkeyPatch,
+    grown: int,
+    room: int,
+) -> None:
+    root, _, files = scanned
+    data = b"article a.md" + b"x" * grown
+    (root / "a.md").write_bytes(data)
+    real_fstat = os.fstat
+
+    def stat_before_it_grew(fd: int) -> os.stat_result:
+        found = list(real_fstat(fd))
+        found[6] -= grown  # st_size
+        return os.stat_result(found)
+
+    monkeypatch.setattr(os, "fstat", stat_before_it_grew)
+    limit = len(b"article a.md") + room
+    if len(data) <= limit:
+        assert read_bytes(files["a.md"], limit) == data
+    else:
+        with pytest.raises(ArticleError, match="over the limit"):
+            read_bytes(files["a.md"], limit)
+
+
 def test_a_file_swapped_for_a_link_after_the_scan_is_not_read(
     scanned: tuple[Path, Path, dict[str, SourceFile]],
 ) -> None:
