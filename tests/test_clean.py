@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 
 from conftest import SAMPLE
 from feedcheck import check_html
-from refeed.clean import ENGINES, Engine, clean_html, compile_rules, plain_text, summarize, to_html
+from refeed.clean import (
+    ENGINES,
+    Engine,
+    clean_html,
+    compile_rules,
+    plain_text,
+    summarize,
+    summary_of,
+    to_html,
+)
 
 BASE = "https://example.org/2021/11/04/post/"
 RULES = compile_rules((".appendQr_wrap", ".article-editor"))
@@ -159,6 +168,9 @@ def test_bad_selector_names_the_rule(engine: Engine) -> None:
 def test_plain_text_and_summary(engine: Engine) -> None:
     text = plain_text("<p>Hello <b>world</b></p><p>again</p><script>no</script>")
     assert text == "Hello world again"
+    # What follows a dropped element or a comment stays, where it was; a block ends a word.
+    text = plain_text("<p>a<script>x</script>b<!--c-->d<svg><text>e</text></svg>f</p>g")
+    assert text == "abdf g"
     assert summarize("one two three four five six", 14) == "one two three…"
     assert summarize("中文" * 20, 9) == "中文中文中文中文…"
     cut = summarize("e\u0301" * 20, 6)  # never splits a combining accent from its letter
@@ -174,6 +186,24 @@ tagged = st.lists(
                      "<style>", "</style>", "<svg>", "<div class='appendQr_wrap'>", "</div>", "<b>", "<table><td>", "]]>", "&#0;", "&#x1;", "<![CDATA["]),
     max_size=12,
 )  # fmt: skip
+
+
+spaced = st.lists(
+    st.one_of(
+        html_text, tagged.map("".join), st.sampled_from(["   \n\t  ", "<br>", "</p><p>", "\u0301"])
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spaced, st.integers(1, 60))
+def test_the_summary_read_from_the_start_of_the_text_is_the_whole_texts(
+    engine: Engine, html: str, length: int
+) -> None:
+    # summary_of stops reading the text once it has enough; it must never cut differently.
+    for body in (html, cleaner(engine)(html + "<p>" + " x " * 200 + "</p>")):
+        assert summary_of(body, length) == summarize(plain_text(body), length)
 
 
 @settings(max_examples=200, deadline=None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -111,38 +112,59 @@ def _drop_bad_ref(match: re.Match[str]) -> str:
 
 def plain_text(html: str) -> str:
     """The readable text of an HTML fragment, whitespace collapsed."""
+    return _SPACE.sub(" ", "".join(_text_pieces(html))).strip()
+
+
+def summary_of(html: str, length: int) -> str:
+    """``summarize(plain_text(html), length)``, reading only as much of the text as the
+    summary needs: a long body's text is neither joined nor collapsed whole."""
+    pieces: list[str] = []
+    gathered, enough = 0, length + 1
+    for piece in _text_pieces(html):
+        pieces.append(piece)
+        gathered += len(piece)
+        if gathered > enough:  # the collapsed text is never longer than the raw
+            # A prefix of the collapsed text; once it is longer than the summary, the rest
+            # cannot change it (summarize looks at the first ``length`` characters only).
+            text = _SPACE.sub(" ", "".join(pieces)).strip()
+            if len(text) > length:
+                return summarize(text, length)
+            enough = gathered + length  # mostly whitespace so far: gather on
+    return summarize(_SPACE.sub(" ", "".join(pieces)).strip(), length)
+
+
+def _text_pieces(html: str) -> Iterator[str]:
+    """The text of an HTML fragment in document order (a block's end as a space), without
+    comments, executable or foreign elements."""
     html = feed_safe(html)
     if not html.strip():
-        return ""
+        return
     try:
         body = lxml.html.document_fromstring(html).find("body")
     except (etree.ParserError, ValueError):
-        return ""
-    if body is None:
-        return ""
-    for element in list(body.iter(etree.Comment, etree.ProcessingInstruction)):
-        _drop_tree(element)
-    for element in list(body.iterdescendants()):
-        if isinstance(element.tag, str) and element.tag.lower() in policy.DROP | policy.FOREIGN:
-            _drop_tree(element)
-        elif element.tag in policy.BLOCKS:
-            element.tail = " " + (element.tail or "")
-    text = "".join(t if isinstance(t, str) else t.decode() for t in body.itertext())
-    return _SPACE.sub(" ", text).strip()
-
-
-def _drop_tree(element: etree._Element) -> None:
-    """Remove ``element`` with everything inside it; the text after it stays."""
-    parent = element.getparent()
-    if parent is None:
         return
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
+    if body is None:
+        return
+    skipped = policy.DROP | policy.FOREIGN
+    if body.text:
+        yield body.text
+    # Depth first by hand, each level with the tail that follows it: a dropped element's
+    # content is never visited, its tail is (where the element was).
+    stack: list[tuple[Iterator[etree._Element], str]] = [(iter(body), "")]
+    while stack:
+        children, after = stack[-1]
+        element = next(children, None)
+        if element is None:
+            stack.pop()
+            if after:
+                yield after
+        elif isinstance(element.tag, str) and element.tag.lower() not in skipped:
+            if element.text:
+                yield element.text
+            tail = element.tail or ""
+            stack.append((iter(element), " " + tail if element.tag in policy.BLOCKS else tail))
+        elif element.tail:  # a comment, a processing instruction, a dropped element
+            yield element.tail
 
 
 def summarize(text: str, length: int) -> str:

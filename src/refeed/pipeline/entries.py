@@ -306,7 +306,7 @@ def clean_one(
         ):
             summary = excerpt  # Hexo's excerpt is the whole part before the marker
         else:
-            summary = clean.summarize(clean.plain_text(content), summary_length)
+            summary = clean.summary_of(content, summary_length)
     except ArticleError as exc:  # the file is not the one scanned, or no longer readable
         return exc.reason
     except Exception as exc:  # one bad body must not cost the others
