@@ -265,7 +265,7 @@ def test_body_format_auto_and_by_extension() -> None:
 def test_read_text_falls_back_to_gb18030(tmp_path: Path) -> None:
     path = tmp_path / "a.txt"
     path.write_bytes("---\ntitle: 人民币\n---\n".encode("gb18030"))
-    assert "人民币" in read_text(SourceFile("a.txt", path), ("gb18030",), 1000)
+    assert "人民币" in read_text(SourceFile("a.txt", path.parent), ("gb18030",), 1000)
 
 
 def test_read_text_refuses_undecodable_binary_and_huge_files(tmp_path: Path) -> None:
@@ -273,11 +273,11 @@ def test_read_text_refuses_undecodable_binary_and_huge_files(tmp_path: Path) -> 
     (tmp_path / "latin").write_bytes(b"caf\xe9 \xff\xfe\xfd")
     (tmp_path / "big").write_bytes(b"x" * 2000)
     with pytest.raises(ArticleError, match="binary"):
-        read_text(SourceFile("bin", tmp_path / "bin"), (), 1000)
+        read_text(SourceFile("bin", tmp_path), (), 1000)
     with pytest.raises(ArticleError, match="none of the encodings"):
-        read_text(SourceFile("latin", tmp_path / "latin"), (), 1000)
+        read_text(SourceFile("latin", tmp_path), (), 1000)
     with pytest.raises(ArticleError, match="over the limit"):
-        read_text(SourceFile("big", tmp_path / "big"), (), 1000)
+        read_text(SourceFile("big", tmp_path), (), 1000)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import errno
 import fnmatch
+import operator
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -36,16 +37,27 @@ _OPENING = re.compile(r"^-{3,}[ \t]*$", re.MULTILINE)
 
 class SourceFile(NamedTuple):  # a tuple: made once per file on every build, so it is cheap
     rel: str  # posix path relative to the article directory: the article's identity
-    abspath: str | Path  # the file itself (a followed link's target), opened without following
+    # The article directory, resolved: one object shared by every file of a scan (a path of
+    # its own per file was a third of a million-file scan's memory); the file is root/rel.
+    root: str | Path
     size: int = -1  # from the scan's stat; -1 when not known
     mtime_ns: int = -1
     device: int = -1  # the scanned file's st_dev and st_ino: a later read checks it is the same
     inode: int = -1
+    target: str | None = None  # a followed link's target: the file read, without following
+
+    @property
+    def abspath(self) -> str:
+        return self.target if self.target is not None else f"{self.root}/{self.rel}"
 
     @property
     def path(self) -> Path:
         # Built on demand: a scan of 10,000 unchanged files needs no Path objects at all.
-        return self.abspath if isinstance(self.abspath, Path) else Path(self.abspath)
+        return Path(self.abspath)
+
+
+_by_name = operator.attrgetter("name")
+_new_source = tuple.__new__  # SourceFile(...) without the generated __new__: once per file
 
 
 # --------------------------------------------------------------------------- scanning
@@ -61,6 +73,8 @@ def scan(
     resolve to a file inside ``root`` that is not scanned already.
     """
     root = root.resolve()
+    shared_root = str(root)
+    devices: dict[int, int] = {}  # one int object per device, not one per file
     selected = _matcher(include, exclude)
     found: list[SourceFile] = []
     links: list[tuple[str, Path]] = []
@@ -68,13 +82,14 @@ def scan(
     pending: list[tuple[str | Path, str]] = [(root, "")]
     while pending:  # os.scandir: the file type comes with the listing, no stat per name
         folder, prefix = pending.pop()
-        try:
-            entries = list(os.scandir(folder))
+        try:  # by name: then the files come nearly in the sorted order the end needs
+            entries = sorted(os.scandir(folder), key=_by_name)
         except OSError as exc:
             problems.append(
                 Problem(prefix.rstrip("/") or ".", f"cannot read folder: {exc.strerror}")
             )
             continue
+        folders: list[tuple[str | Path, str]] = []
         for entry in entries:  # the hot loop of a no-op build: plain files first
             name = entry.name
             if name[0] == ".":
@@ -88,9 +103,12 @@ def scan(
             try:
                 if entry.is_file(follow_symlinks=False):
                     if selected(rel, name):
-                        found.append(_source(rel, entry.path, entry.stat(follow_symlinks=False)))
+                        stat = entry.stat(follow_symlinks=False)
+                        device = devices.setdefault(stat.st_dev, stat.st_dev)
+                        found.append(_new_source(SourceFile, (rel, shared_root, stat.st_size,
+                                     stat.st_mtime_ns, device, stat.st_ino, None)))  # fmt: skip
                 elif entry.is_dir(follow_symlinks=False):
-                    pending.append((entry.path, rel + "/"))
+                    folders.append((entry.path, rel + "/"))
                 elif not entry.is_symlink():
                     continue  # a socket, a fifo, a device: never an article
                 elif _points_to_folder(entry):  # a folder link is never descended
@@ -102,7 +120,8 @@ def scan(
                     links.append((rel, Path(entry.path)))
             except OSError as exc:
                 problems.append(Problem(rel, f"cannot read: {exc.strerror}"))
-    real = {os.fspath(f.abspath) for f in found} if links else set()
+        pending += reversed(folders)  # the first folder is scanned next
+    real = {f.abspath for f in found} if links else set()
     for rel, path in links:
         try:
             target = path.resolve(strict=True)
@@ -115,8 +134,8 @@ def scan(
         if not target.is_relative_to(root):
             problems.append(Problem(rel, "not followed: link points outside the article directory"))
         elif str(target) not in real and target.is_file():
-            found.append(_source(rel, str(target), target.stat()))  # read without following
-    found.sort()  # by rel: unique, so the other fields never take part
+            found.append(_source(rel, root, target.stat(), target=str(target)))
+    found.sort()  # by rel (unique: the other fields never take part); few runs to merge
     problems.sort(key=lambda p: p.path)
     return found, problems
 
@@ -161,8 +180,10 @@ def stat_file(root: Path, rel: str, *, follow: bool = False) -> SourceFile | Non
         if not follow:
             raise OSError(errno.ELOOP, "a link", path)
         target = _link_target(Path(path), root)
-        return _source(rel, str(target), target.stat()) if target and target.is_file() else None
-    return _source(rel, path, stat) if S_ISREG(stat.st_mode) else None
+        if target is None or not target.is_file():
+            return None
+        return _source(rel, root, target.stat(), target=str(target))
+    return _source(rel, root, stat) if S_ISREG(stat.st_mode) else None
 
 
 def undecodable(name: str) -> bool:
@@ -180,8 +201,10 @@ def _shown(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _source(rel: str, path: str, stat: os.stat_result) -> SourceFile:
-    return SourceFile(rel, path, stat.st_size, stat.st_mtime_ns, stat.st_dev, stat.st_ino)
+def _source(rel: str, root: Path, stat: os.stat_result, *, target: str | None = None) -> SourceFile:
+    return SourceFile(
+        rel, str(root), stat.st_size, stat.st_mtime_ns, stat.st_dev, stat.st_ino, target
+    )
 
 
 def _points_to_folder(entry: os.DirEntry[str]) -> bool:

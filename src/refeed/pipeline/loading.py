@@ -112,7 +112,7 @@ def source_file(run: Run, rel: str) -> load.SourceFile:
             source = load.stat_file(run.cfg.articles.dir.resolve(), rel, follow=True)
         except OSError:  # unreadable: the read says why
             source = None
-        source = source or load.SourceFile(rel, run.cfg.articles.dir / rel)
+        source = source or load.SourceFile(rel, run.cfg.articles.dir.resolve())
         run.sources[rel] = source
     return source
 
