@@ -3,6 +3,7 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import random
 import sqlite3
 import time
 from datetime import UTC, datetime
@@ -74,6 +75,55 @@ def test_listings_and_items_round_trip_and_go_with_their_article(tmp_path: Path)
         store.put_listing(listing, [])
         store.forget_articles(["a.md"])
         assert store.listings() == {}
+
+
+def test_feeds_with_members_and_later_listings_are_those_the_rows_say(tmp_path: Path) -> None:
+    # member_feeds skips from feed to feed along the key; checked against the plain queries.
+    feeds = ["", "a", "a/b", "b", "tag:x", "tag:x y", "中文"]
+    with open_state(tmp_path) as store:
+        for n in range(300):
+            listing = Listing(f"{n:03d}.md", f"urn:{n % 250}", 1000.0 + (n * 7919) % 300)
+            store.put_listing(listing, feeds[n % 7 : n % 7 + 1 + n % 3])
+        for until in (-1.0, 999.0, 1000.0, 1003.0, 1150.5, 1299.0, float("inf")):
+            assert store.member_feeds(until) == [
+                feed
+                for (feed,) in store.db.execute(
+                    "SELECT DISTINCT feed FROM members WHERE published <= ? ORDER BY feed",
+                    (until,),
+                )
+            ]
+            assert store.listed_after(until) == sorted(
+                source for source, listing in store.listings().items() if listing.published > until
+            )
+        assert store.member_feeds(-1.0) == [] and len(store.member_feeds(float("inf"))) == 7
+
+
+def test_shared_ids_are_found_build_after_build_as_a_full_look_finds_them(
+    tmp_path: Path,
+) -> None:
+    # Each build looks only at the ids it listed and those shared before; against all rows.
+    def every_shared(store: State, until: float) -> dict[str, list[str]]:
+        claims: dict[str, list[str]] = {}
+        for source, listing in sorted(store.listings().items()):
+            if listing.published <= until:
+                claims.setdefault(listing.id, []).append(source)
+        return {identity: sources for identity, sources in claims.items() if len(sources) > 1}
+
+    rng = random.Random(7)
+    for build in range(40):
+        with open_state(tmp_path) as store:
+            for _ in range(rng.randint(0, 6)):
+                source = f"{rng.randint(0, 30):02d}.md"
+                if rng.random() < 0.3:
+                    store.unlist([source])
+                else:
+                    listing = Listing(source, f"urn:{rng.randint(0, 12)}", rng.randint(0, 9))
+                    store.put_listing(listing, [])
+            until = rng.choice([4.0, float("inf")])
+            assert store.shared_ids(until) == every_shared(store, until), build
+            if build % 7 == 3:  # listed after the look: the next build must look at all
+                for late in ("a", "b"):
+                    store.put_listing(Listing(f"late{build}{late}.md", f"urn:{build}", 1.0), [])
 
 
 def test_the_scan_is_compared_with_the_stored_stats_by_the_store(tmp_path: Path) -> None:
