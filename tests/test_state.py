@@ -126,6 +126,41 @@ def test_shared_ids_are_found_build_after_build_as_a_full_look_finds_them(
                     store.put_listing(Listing(f"late{build}{late}.md", f"urn:{build}", 1.0), [])
 
 
+def test_listing_everything_in_bulk_stores_what_listing_one_by_one_does(tmp_path: Path) -> None:
+    listed = [
+        (Listing(f"{n:03d}.md", f"urn:{n % 40}", 1000.0 + (n * 37) % 90), ["", f"c{n % 3}"])
+        for n in range(120)
+    ]
+
+    def contents(store: State) -> tuple[object, ...]:
+        return (
+            store.listings(),
+            list(store.db.execute("SELECT * FROM members ORDER BY source, feed")),
+            {key: store.newest_members(key, 1050.0, 7) for key in store.member_feeds(1050.0)},
+            store.shared_ids(1080.0),
+            sorted(store.db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")),
+        )
+
+    found = []
+    for bulk in (False, True):
+        with open_state(tmp_path / str(bulk)) as store:
+            if bulk:
+                store.begin_bulk_listing()
+            for pair in listed:
+                store.put_listing(*pair)
+            store.end_bulk_listing()
+            found.append(contents(store))
+    assert found[0] == found[1]
+    with open_state(tmp_path / "True") as store:  # listed: a later build lists one by one
+        store.begin_bulk_listing()
+        store.put_listing(Listing("000.md", "urn:0", 2000.0), ["", "c9"])
+        store.end_bulk_listing()
+        assert store.member_feeds(float("inf"))[-1] == "c9"
+        assert store.newest_members("", float("inf"), 1) == ["000.md"]
+        rows = store.db.execute("SELECT feed, published FROM members WHERE source = '000.md'")
+        assert sorted(rows) == [("", 2000.0), ("c9", 2000.0)]  # the old memberships went
+
+
 def test_the_scan_is_compared_with_the_stored_stats_by_the_store(tmp_path: Path) -> None:
     def listing(source: str) -> Listing:
         return Listing(source, f"id-{source}", 1.0, (), ())

@@ -193,6 +193,7 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
         progress(found.unchanged_count - 1, total)  # the unchanged ones are done at once
     private: list[Problem] = []
     writes = PendingWrites(run, private)
+    store.begin_bulk_listing()  # if nothing is listed yet (each source is listed once below)
     for article in store.each_decoded(unlisted):
         writes.list(article)
     # A modified file is listed again below if it still parses and is public; one that cannot
@@ -203,6 +204,7 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     ) as results:
         _load_parsed(run, found, results, writes, progress=progress, total=total)
     writes.flush()
+    store.end_bulk_listing()
     hold = run.cfg.articles.future == "hold"
     until = run.now.timestamp() if hold else math.inf
     held = hold_back(run, store.listed_after(until)) if hold else []
