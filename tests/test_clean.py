@@ -171,6 +171,7 @@ def test_plain_text_and_summary(engine: Engine) -> None:
     # What follows a dropped element or a comment stays, where it was; a block ends a word.
     text = plain_text("<p>a<script>x</script>b<!--c-->d<svg><text>e</text></svg>f</p>g")
     assert text == "abdf g"
+    assert plain_text("Bare text first <b>bold</b><p>para</p>") == "Bare text first boldpara"
     assert summarize("one two three four five six", 14) == "one two three…"
     assert summarize("中文" * 20, 9) == "中文中文中文中文…"
     cut = summarize("e\u0301" * 20, 6)  # never splits a combining accent from its letter

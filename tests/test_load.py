@@ -4,6 +4,7 @@ import os
 import signal
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -307,33 +308,64 @@ def test_reads_after_the_scan_get_the_scanned_files(
 
 
 @pytest.mark.parametrize(
-    ("grown", "room"),
-    [(1, 1000), (1000, 1000), (1001, 1000), (70_000, 70_000), (70_001, 70_000)],
-    ids=["a byte", "to the limit", "past it", "to a limit steps away", "past it, steps away"],
-)
+    ("seen", "size", "limit"),
+    [
+        (12, 13, 1012), (12, 1012, 1012), (12, 1013, 1012), (12, 70_012, 70_012),
+        (12, 70_013, 70_012), (12, 14, 13), (999, 1001, 1000), (0, 5, 1000), (0, 1002, 1000),
+    ],
+    ids=["a byte", "to the limit", "past it", "to a limit steps away", "past it, steps away",
+         "two bytes, one past", "one under to one past", "from empty", "from empty, past it"],
+)  # fmt: skip
 def test_a_file_that_grows_while_it_is_read_is_read_to_its_end_or_refused(
     scanned: tuple[Path, Path, dict[str, SourceFile]],
     monkeypatch: pytest.MonkeyPatch,
-    grown: int,
-    room: int,
+    seen: int,
+    size: int,
+    limit: int,
 ) -> None:
+    # fstat tells ``seen`` bytes; by the read the file has ``size``; the limit is ``limit``.
     root, _, files = scanned
-    data = b"article a.md" + b"x" * grown
+    data = bytes(ord("a") + n % 26 for n in range(size))
     (root / "a.md").write_bytes(data)
     real_fstat = os.fstat
 
     def stat_before_it_grew(fd: int) -> os.stat_result:
         found = list(real_fstat(fd))
-        found[6] -= grown  # st_size
+        found[6] = seen  # st_size
         return os.stat_result(found)
 
     monkeypatch.setattr(os, "fstat", stat_before_it_grew)
-    limit = len(b"article a.md") + room
-    if len(data) <= limit:
+    if size <= limit:
         assert read_bytes(files["a.md"], limit) == data
     else:
         with pytest.raises(ArticleError, match="over the limit"):
             read_bytes(files["a.md"], limit)
+
+
+def test_the_scan_keeps_each_files_own_device(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder mounted from another file system: a later read checks (device, inode).
+    for name in ("a.md", "b.md", "c.md"):
+        (tmp_path / name).write_text(name)
+    real_scandir = os.scandir
+
+    class OnDevice:
+        def __init__(self, entry: os.DirEntry[str]) -> None:
+            self.entry = entry
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.entry, name)
+
+        def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
+            found = list(self.entry.stat(follow_symlinks=follow_symlinks))
+            found[2] = 7 if self.entry.name == "b.md" else found[2]  # st_dev
+            return os.stat_result(found)
+
+    monkeypatch.setattr(os, "scandir", lambda path: map(OnDevice, real_scandir(path)))
+    found, _ = scan(tmp_path, INCLUDE, ())
+    real = (tmp_path / "a.md").stat().st_dev
+    assert [(f.rel, f.device) for f in found] == [("a.md", real), ("b.md", 7), ("c.md", real)]
 
 
 def test_a_file_swapped_for_a_link_after_the_scan_is_not_read(
