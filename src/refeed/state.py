@@ -38,6 +38,16 @@ log = logging.getLogger("refeed")
 SCHEMA_VERSION = 6
 _PUBLISHED_FEEDS_SINCE, _MEMBERS_SINCE = 4, 5
 CONFIG_KEY = "config"  # meta: the fingerprint of the config the items were made under
+# The listings' indexes: in the schema, and made anew after a bulk listing (see
+# State.begin_bulk_listing).
+_LISTING_INDEXES = {
+    name: f"CREATE INDEX IF NOT EXISTS {name} ON {on}"
+    for name, on in [
+        ("items_by_date", "items (published)"),
+        ("items_by_id", "items (id)"),
+        ("members_by_source", "members (source)"),
+    ]
+}
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -52,13 +62,10 @@ CREATE TABLE IF NOT EXISTS items (
     source TEXT PRIMARY KEY, id TEXT NOT NULL, published REAL NOT NULL, groups TEXT NOT NULL,
     entry TEXT, clean_key TEXT, thumbnail TEXT, key TEXT
 );
-CREATE INDEX IF NOT EXISTS items_by_date ON items (published);
-CREATE INDEX IF NOT EXISTS items_by_id ON items (id);
 CREATE TABLE IF NOT EXISTS members (
     feed TEXT NOT NULL, published REAL NOT NULL, id TEXT NOT NULL, source TEXT NOT NULL,
     PRIMARY KEY (feed, published DESC, id, source)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS members_by_source ON members (source);
 CREATE TABLE IF NOT EXISTS feeds (file TEXT PRIMARY KEY, fingerprint TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS objects (
     target TEXT NOT NULL, file TEXT NOT NULL, md5 TEXT NOT NULL, etag TEXT NOT NULL,
@@ -76,7 +83,7 @@ CREATE TABLE IF NOT EXISTS thumbs (
     url TEXT NOT NULL, mode TEXT NOT NULL, length INTEGER NOT NULL, type TEXT NOT NULL,
     media TEXT, ok INTEGER NOT NULL, checked REAL NOT NULL, error TEXT, PRIMARY KEY (url, mode)
 );
-"""
+""" + "".join(f"{create};\n" for create in _LISTING_INDEXES.values())
 
 
 class LockedError(RefeedError):
@@ -552,8 +559,8 @@ class State:
             " ORDER BY feed, published DESC, id, source"
         )
         self.db.execute("DROP TABLE bulk_members")
-        for name, on in _LISTING_INDEXES.items():
-            self.db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {on}")
+        for create in _LISTING_INDEXES.values():
+            self.db.execute(create)
 
     # Feed membership, answered by the store's indexes: a build that changed one article of a
     # million reads each feed's newest members, never every listing. ``until``: only what is
@@ -610,7 +617,7 @@ class State:
         else:
             candidates = sorted(self._listed_ids.union(json.loads(known)))
             query = "SELECT id, source, published FROM items WHERE id IN ({})"
-            rows = sorted(self._in_batches(query, candidates), key=_by_id_and_source)
+            rows = sorted(self._in_batches(query, candidates))  # (id, source) is unique
         claims: dict[str, list[tuple[str, float]]] = {}
         for identity, source, published in rows:
             claims.setdefault(identity, []).append((source, published))
@@ -980,18 +987,8 @@ def _remove(path: Path) -> None:
 # --------------------------------------------------------------------- Article, Entry <-> JSON
 
 _DATES = ("published", "updated")
-# Made anew after a bulk listing (see State.begin_bulk_listing), as _SCHEMA makes them.
-_LISTING_INDEXES = {
-    "items_by_date": "items (published)",
-    "items_by_id": "items (id)",
-    "members_by_source": "members (source)",
-}
 _SHARED_IDS = "shared_ids"  # the meta key: the ids more than one listing had at the last look
 _SHARED_IDS_RECHECKED = 10_000  # ids put by a build, at most, that are looked at one by one
-
-
-def _by_id_and_source(row: tuple[str, str, float]) -> tuple[str, str]:
-    return row[0], row[1]
 
 
 _STORED = tuple(f.name for f in fields(Article) if f.name != "body")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -112,7 +112,7 @@ def _drop_bad_ref(match: re.Match[str]) -> str:
 
 def plain_text(html: str) -> str:
     """The readable text of an HTML fragment, whitespace collapsed."""
-    return _SPACE.sub(" ", "".join(_text_pieces(html))).strip()
+    return _collapsed(_text_pieces(html))
 
 
 def summary_of(html: str, length: int) -> str:
@@ -126,11 +126,15 @@ def summary_of(html: str, length: int) -> str:
         if gathered > enough:  # the collapsed text is never longer than the raw
             # A prefix of the collapsed text; once it is longer than the summary, the rest
             # cannot change it (summarize looks at the first ``length`` characters only).
-            text = _SPACE.sub(" ", "".join(pieces)).strip()
+            text = _collapsed(pieces)
             if len(text) > length:
                 return summarize(text, length)
             enough = gathered + length  # mostly whitespace so far: gather on
-    return summarize(_SPACE.sub(" ", "".join(pieces)).strip(), length)
+    return summarize(_collapsed(pieces), length)
+
+
+def _collapsed(pieces: Iterable[str]) -> str:
+    return _SPACE.sub(" ", "".join(pieces)).strip()
 
 
 def _text_pieces(html: str) -> Iterator[str]:
