@@ -488,6 +488,35 @@ def test_a_no_op_build_parses_cleans_and_renders_nothing(
     assert second.published == 2
 
 
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_scan_runs_without_the_garbage_collector_which_is_left_as_it_was(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch, enabled_before: bool
+) -> None:
+    import gc
+
+    cfg = make_site({"good.md": GOOD})
+    collecting: list[bool] = []
+    real_scan, real_chunks = load.scan, state.scan_chunks
+
+    def scan(*args: Any, **kwargs: Any) -> Any:
+        collecting.append(gc.isenabled())
+        return real_scan(*args, **kwargs)
+
+    def scan_chunks(*args: Any, **kwargs: Any) -> Any:
+        collecting.append(gc.isenabled())
+        return real_chunks(*args, **kwargs)
+
+    monkeypatch.setattr(load, "scan", scan)
+    monkeypatch.setattr(state, "scan_chunks", scan_chunks)
+    (gc.enable if enabled_before else gc.disable)()
+    try:
+        assert build(cfg).published == 1
+        assert gc.isenabled() is enabled_before  # a library call leaves the caller's setting
+    finally:
+        gc.enable()
+    assert collecting == [False, False]
+
+
 SIX_HUNDRED = {f"many/{n:03d}.md": article(f"Many {n}", categories=["Many"]) for n in range(600)}
 
 

@@ -22,6 +22,7 @@ from .run import (
     Catalog,
     Progress,
     Run,
+    collector_paused,
     fingerprint,
     log,
     page_files,
@@ -62,11 +63,12 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         paths = None
     scanned = None if paths is None else scan_changed(cfg, paths)
     if scanned is None or paths is None:  # the whole folder
-        sources, report.not_followed, run.drafts = scan_articles(cfg)
+        with collector_paused():
+            sources, report.not_followed, run.drafts = scan_articles(cfg)
+            # Cut into chunks with a digest each: those the store remembers need no comparing.
+            chunks = state.scan_chunks(sources)
         for problem in report.not_followed:
             log.warning("%s", problem)
-        # Cut into chunks with a digest each: those the store remembers need no comparing.
-        chunks = state.scan_chunks(sources)
         if store.keeps_scan(chunks, len(sources)):
             changes = state.StatChanges({}, [])
         else:

@@ -4,6 +4,7 @@ guard that turns a failed write into a reported problem."""
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import logging
 import operator
@@ -241,6 +242,21 @@ def page_files(cfg: Config) -> list[str]:
 def fingerprint(*parts: object) -> str:
     text = repr((__version__, *parts)).encode("utf-8", "surrogatepass")
     return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block, as it was after. A scan makes an
+    object per file and keeps them all (a million at a time), none in a cycle: every few
+    hundred of them the collector would walk the young ones again, and now and then all of
+    them (a million-file no-op: 0.83x its time without). Blocks that make cycles stay out."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 POOL_MIN_JOBS = 200  # below this, starting worker processes costs more than it saves
