@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -496,3 +497,67 @@ def test_a_name_that_is_not_utf8_is_reported_and_not_read(tmp_path: Path) -> Non
         ("b\ufffd.md", "not read: its name is not UTF-8; rename it"),
         ("d\ufffd", "not read: its name is not UTF-8; rename it"),
     ]  # the image is no article: not reported
+
+
+def in_turn(work: Callable[[int], Any], count: int) -> list[Any]:
+    """A spread that runs each share here, one after another."""
+    return [work(index) for index in range(count)]
+
+
+YEARS = [(y, m, d) for y in (2024, 2025) for m in range(1, 13) for d in (1, 15)]
+
+
+def untidy_tree(root: Path, shape: str) -> None:
+    """Article folders of several shapes, with every kind of entry a scan must handle."""
+    names = {
+        "flat": [f"{n:02d}.md" for n in range(30)],
+        "one folder": [f"_posts/{n:02d}.md" for n in range(30)],
+        "deep": ["a/b/c/d/e/f.md", "a/b/c/g.md", "a/h.md", "i.md"],
+        "wide": [f"{n:02d}/{m}.md" for n in range(40) for m in range(3)] + ["top.md", "zz.md"],
+        "years": [
+            f"{y}/{m:02d}/{d}.txt" for y in (2024, 2025) for m in range(1, 13) for d in (1, 15)
+        ]
+        + [f"2026/{d}.md" for d in range(5)],
+    }[shape]
+    for rel in [*names, ".hidden/x.md", "a.md.png", "sub/.x.md", "sub/ok.html"]:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(rel)
+    (root / "sub" / "alias.md").symlink_to(root / "sub" / "ok.html")
+    (root / "sub" / "dangling.md").symlink_to(root / "missing.md")
+    (root / "sub" / "out").symlink_to(root.parent)
+    (root / "sub" / os.fsdecode(b"bad\xff.md")).write_text("x")
+    os.mkfifo(root / "sub" / "pipe.md")
+
+
+@pytest.mark.parametrize("shape", ["flat", "one folder", "deep", "wide", "years"])
+def test_a_scan_spread_over_workers_finds_what_one_scan_finds(tmp_path: Path, shape: str) -> None:
+    root = tmp_path / "articles"
+    root.mkdir()
+    untidy_tree(root, shape)
+    alone = scan(root, INCLUDE, ())
+    assert alone[0] and alone[1]  # files, and problems to report
+    shares: list[int] = []
+
+    def spread(work: Callable[[int], Any], count: int) -> list[Any]:
+        shares.append(count)
+        return in_turn(work, count)
+
+    spread_found = scan(root, INCLUDE, (), spread=spread)
+    assert spread_found == alone
+    assert len({id(f.device) for f in spread_found[0]}) == 1  # one int object for the device
+    assert shares == [16]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: work is never sent to workers")
+def test_a_scan_spread_over_worker_processes_finds_what_one_scan_finds(tmp_path: Path) -> None:
+    from refeed.pipeline import run
+
+    root = tmp_path / "articles"
+    root.mkdir()
+    untidy_tree(root, "wide")
+    os.utime(root / "07" / "1.md", ns=(-1_000_000_123, -1_000_000_123))  # before 1970
+    spread_found = scan(root, INCLUDE, (), spread=run._spread_scan)
+    alone = scan(root, INCLUDE, ())
+    assert spread_found == alone
+    assert {f.inode for f in spread_found[0]} == {f.inode for f in alone[0]}
+    assert [f.mtime_ns for f in alone[0] if f.rel == "07/1.md"] == [-1_000_000_123]

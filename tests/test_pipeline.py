@@ -1352,3 +1352,41 @@ def test_a_changed_name_that_is_not_utf8_is_said_in_one_line_not_a_failed_build(
         report = refeed.build(cfg, now=NOW, paths=frozenset({bad}))
     assert report.published == 1
     assert "b\ufffd.md: not read: its name is not UTF-8; rename it" in caplog.text
+
+
+def test_a_store_of_many_articles_spreads_the_scan_and_builds_the_same_feeds(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"{n % 7}/{n:03d}.md": article(f"N {n}", categories=[f"C{n % 3}"]) for n in range(60)}
+    cfg = make_site({**files, "top.md": GOOD})
+    alone = dataclasses.replace(  # the same articles, never spread: an output and store of its own
+        cfg,
+        output=dataclasses.replace(cfg.output, dir=cfg.output.dir.with_name("alone")),
+        state=StateConfig(dir=cfg.state_dir.with_name(".alone")),
+    )
+    spreads: list[int] = []
+    spread_scan = run._spread_scan
+
+    def counted(work: Callable[[int], Any], count: int) -> list[Any]:
+        spreads.append(count)
+        return spread_scan(work, count)
+
+    monkeypatch.setattr(run, "_spread_scan", counted)
+
+    def build_both(least: int) -> None:
+        monkeypatch.setattr(run, "SCAN_POOL_MIN", least)
+        spread = build(cfg)
+        monkeypatch.setattr(run, "SCAN_POOL_MIN", 10**9)
+        assert build(alone).published == spread.published
+        assert snapshot(cfg.output.dir) == snapshot(alone.output.dir)
+
+    build_both(61)  # a first build: nothing stored, not spread
+    (cfg.articles.dir / "3" / "010.md").write_text(article("Edited", categories=["C0"]))
+    (cfg.articles.dir / "5" / "012.md").unlink()
+    (cfg.articles.dir / "9").mkdir()
+    (cfg.articles.dir / "9" / "new.md").write_text(article("New", categories=["C2"]))
+    build_both(61)  # 61 stored: spread
+    assert spreads == [16]
+    (cfg.articles.dir / "3" / "010.md").write_text(article("Edited again", categories=["C1"]))
+    build_both(62)  # not spread
+    assert spreads == [16]

@@ -130,7 +130,10 @@ class Scanned(NamedTuple):
     drafts: list[Problem]
 
 
-def scan_articles(cfg: Config) -> Scanned:
+SCAN_POOL_MIN = 20_000  # stored articles from which a whole scan is shared among worker processes
+
+
+def scan_articles(cfg: Config, *, expected: int = 0) -> Scanned:
     """The article files under ``articles.dir``, as Hexo would take them.
 
     Files in a ``_drafts/`` folder are held back unread (``articles.drafts: hold``): a draft in
@@ -143,7 +146,11 @@ def scan_articles(cfg: Config) -> Scanned:
         raise ConfigError(
             cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
         )
-    sources, not_followed = load.scan(cfg.articles.dir, cfg.articles.include, cfg.articles.exclude)
+    articles = cfg.articles
+    spread = _spread_scan if expected >= SCAN_POOL_MIN else None  # ``expected``: files stored
+    sources, not_followed = load.scan(
+        articles.dir, articles.include, articles.exclude, spread=spread
+    )
     for problem in not_followed:  # the folder itself unreadable: refused, or every article
         if problem.path == ".":  # would look deleted and leave its feeds
             where = f"articles.dir: {problem.reason}, got {str(cfg.articles.dir)!r}"
@@ -313,6 +320,10 @@ def inherited(work: Callable[[int], R], count: int, min_jobs: int) -> list[R]:
         return cast(list[R], list(results))
     finally:
         pool.shutdown(cancel_futures=True)  # interrupted: what is queued is dropped, not run
+
+
+def _spread_scan(work: Callable[[int], R], count: int) -> list[R]:
+    return inherited(work, count, min_jobs=2)
 
 
 @contextmanager
