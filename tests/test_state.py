@@ -15,6 +15,7 @@ import pytest
 from refeed.errors import StateError
 from refeed.models import Article, Entry, Listing, PublishedFeed, StoredObject
 from refeed.state import (
+    ArticleRow,
     Item,
     LockedError,
     State,
@@ -124,6 +125,39 @@ def test_shared_ids_are_found_build_after_build_as_a_full_look_finds_them(
             if build % 7 == 3:  # listed after the look: the next build must look at all
                 for late in ("a", "b"):
                     store.put_listing(Listing(f"late{build}{late}.md", f"urn:{build}", 1.0), [])
+
+
+def test_unlisted_files_and_listed_counts_are_what_a_look_at_every_row_finds(
+    tmp_path: Path,
+) -> None:
+    # Both answer from counts when they can (a million rows); against the plain queries.
+    rng = random.Random(11)
+    with open_state(tmp_path) as store:
+        for step in range(300):
+            source, roll = f"{rng.randint(0, 25):02d}.md", rng.random()
+            if roll < 0.35:
+                failed = rng.random() < 0.3
+                fields, error = (None, "no frontmatter") if failed else ("{}", None)
+                store.put_articles([ArticleRow(source, 1, 1, "h", fields, error)])  # unlisted
+            elif roll < 0.45:
+                store.forget_articles([source])
+            elif roll < 0.55:
+                store.unlist([source])
+            elif store.db.execute(  # listed, as a build lists: a stored file that parsed
+                "SELECT 1 FROM articles WHERE source = ? AND error IS NULL", (source,)
+            ).fetchone():
+                store.put_listing(Listing(source, f"urn:{source}", rng.randint(0, 9)), [])
+            parsed = {
+                s for (s,) in store.db.execute("SELECT source FROM articles WHERE error IS NULL")
+            }
+            unlisted = sorted(parsed - set(store.listings()))
+            assert store.unchanged_unlisted(set()) == unlisted, step
+            assert store.unchanged_unlisted({"03.md"}) == [s for s in unlisted if s != "03.md"]
+            for until in (-1.0, 4.0, float("inf")):
+                by_date = [
+                    s for s, listing in store.listings().items() if listing.published <= until
+                ]
+                assert store.listed_count(until) == len(by_date), step
 
 
 def test_listing_everything_in_bulk_stores_what_listing_one_by_one_does(tmp_path: Path) -> None:

@@ -133,6 +133,7 @@ class Stored(NamedTuple):
 
 
 _STORED_COLUMNS = "size, mtime_ns, hash, fields IS NOT NULL, error"
+_FAILED_COUNT = "SELECT count(*) FROM articles WHERE error IS NOT NULL"  # (index articles_failed)
 _NOT_SCANNED = "AND source NOT IN (SELECT source FROM scanned)"
 
 
@@ -378,7 +379,7 @@ class State:
         return StatChanges(changed, sorted(set(stored) - set(found)))
 
     def count_articles(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM articles").fetchone()[0])
+        return self._count("SELECT count(*) FROM articles")
 
     def unchanged_errors(self, changed: Collection[str]) -> list[tuple[str, str]]:
         """``(source, why)`` of the files that failed to parse, by source, but ``changed``
@@ -478,6 +479,9 @@ class State:
     def unchanged_unlisted(self, changed: Collection[str]) -> list[str]:
         """The files parsed before that have no listing under this config (or are drafts), by
         source, but ``changed``."""
+        parsed = self.count_articles() - self._count(_FAILED_COUNT)
+        if parsed == self._count("SELECT count(*) FROM items"):  # every file parsed is listed
+            return []  # (a listing is only ever put for a stored file that parsed)
         rows = self.db.execute(  # merged along the indexes: no article row is read
             "SELECT source FROM articles EXCEPT SELECT source FROM items"
             " EXCEPT SELECT source FROM articles WHERE error IS NOT NULL ORDER BY 1"
@@ -598,8 +602,13 @@ class State:
         return sorted(source for (source,) in rows)
 
     def listed_count(self, until: float) -> int:
-        row = self.db.execute("SELECT count(*) FROM items WHERE published <= ?", (until,))
-        return int(row.fetchone()[0])
+        # All less those after ``until``: counting a few is a short walk along items_by_date,
+        # counting a million by date a long one (a count of all takes the smallest index).
+        later = self._count("SELECT count(*) FROM items WHERE published > ?", until)
+        return self._count("SELECT count(*) FROM items") - later
+
+    def _count(self, query: str, *params: object) -> int:
+        return int(self.db.execute(query, params).fetchone()[0])
 
     def shared_ids(self, until: float) -> dict[str, list[str]]:
         """The ids that more than one listed article (published by ``until``) claims: id →
