@@ -4,6 +4,7 @@ import os
 import signal
 from collections.abc import Callable
 from datetime import date
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from refeed.load import (
     read_bytes,
     read_text,
     scan,
+    scan_shared,
     split_frontmatter,
 )
 from refeed.models import Article
@@ -513,11 +515,12 @@ def untidy_tree(root: Path, shape: str) -> None:
         "flat": [f"{n:02d}.md" for n in range(30)],
         "one folder": [f"_posts/{n:02d}.md" for n in range(30)],
         "deep": ["a/b/c/d/e/f.md", "a/b/c/g.md", "a/h.md", "i.md"],
-        "wide": [f"{n:02d}/{m}.md" for n in range(40) for m in range(3)] + ["top.md", "zz.md"],
+        "wide": [f"{n:02d}/{m}.md" for n in range(40) for m in range(3)] + ["0.md", "zz.md"],
         "years": [
             f"{y}/{m:02d}/{d}.txt" for y in (2024, 2025) for m in range(1, 13) for d in (1, 15)
         ]
-        + [f"2026/{d}.md" for d in range(5)],
+        + [f"2026/{d}.md" for d in range(5)]
+        + ["2024/0.md"],
     }[shape]
     for rel in [*names, ".hidden/x.md", "a.md.png", "sub/.x.md", "sub/ok.html"]:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -542,10 +545,28 @@ def test_a_scan_spread_over_workers_finds_what_one_scan_finds(tmp_path: Path, sh
         shares.append(count)
         return in_turn(work, count)
 
-    spread_found = scan(root, INCLUDE, (), spread=spread)
-    assert spread_found == alone
-    assert len({id(f.device) for f in spread_found[0]}) == 1  # one int object for the device
-    assert shares == [16]
+    found, problems, runs = scan_shared(root, INCLUDE, (), spread=spread, summarize=rels_of)
+    assert (found, problems) == alone
+    assert len({id(f.device) for f in found}) == 1  # one int object for the device
+    assert len(shares) == 1 and 2 <= shares[0] <= 16
+    # Each share is a run of the sorted scan, summarized by the worker that scanned it.
+    assert runs is not None and len(runs) == shares[0]
+    assert [start for start, _ in runs] == [0, *accumulate(len(rels) for _, rels in runs[:-1])]
+    assert [rel for _, rels in runs for rel in rels] == [f.rel for f in found]
+
+
+def rels_of(files: list[SourceFile]) -> list[str]:
+    return [f.rel for f in files]
+
+
+def test_a_shared_scan_that_follows_a_link_has_no_runs_to_summarize(tmp_path: Path) -> None:
+    root = tmp_path / "articles"
+    root.mkdir()
+    untidy_tree(root, "wide")
+    (root / "07" / "link.md").symlink_to(root / ".hidden" / "x.md")  # a file not scanned
+    found, problems, runs = scan_shared(root, INCLUDE, (), spread=in_turn, summarize=rels_of)
+    assert (found, problems) == scan(root, INCLUDE, ())
+    assert "07/link.md" in [f.rel for f in found] and runs is None
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: work is never sent to workers")
@@ -556,8 +577,8 @@ def test_a_scan_spread_over_worker_processes_finds_what_one_scan_finds(tmp_path:
     root.mkdir()
     untidy_tree(root, "wide")
     os.utime(root / "07" / "1.md", ns=(-1_000_000_123, -1_000_000_123))  # before 1970
-    spread_found = scan(root, INCLUDE, (), spread=run._spread_scan)
+    spread_found = scan_shared(root, INCLUDE, (), spread=run._spread_scan, summarize=rels_of)
     alone = scan(root, INCLUDE, ())
-    assert spread_found == alone
+    assert spread_found[:2] == alone and spread_found[2] is not None
     assert {f.inode for f in spread_found[0]} == {f.inode for f in alone[0]}
     assert [f.mtime_ns for f in alone[0] if f.rel == "07/1.md"] == [-1_000_000_123]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import os
@@ -1389,4 +1390,19 @@ def test_a_store_of_many_articles_spreads_the_scan_and_builds_the_same_feeds(
     assert spreads == [16]
     (cfg.articles.dir / "3" / "010.md").write_text(article("Edited again", categories=["C1"]))
     build_both(62)  # not spread
-    assert spreads == [16]
+    assert len(spreads) == 1 and 2 <= spreads[0] <= 16
+    build_both(61)
+    # The workers cut their runs into chunks the store takes: the same scan again compares none.
+    forbid(monkeypatch, (state.State, "compare_scan"))
+    build_both(61)
+    assert len(spreads) == 3
+    monkeypatch.setattr(run, "SCAN_POOL_MIN", 61)
+    sources, _, _, chunks = run.scan_articles(cfg, expected=61)
+    assert chunks is not None and chunks != state.scan_chunks(sources)  # cut at runs' ends too
+    assert [c.start for c in chunks] == [0, *[c.end for c in chunks[:-1]]]
+    assert chunks[-1].end == len(sources) and len(spreads) == 4
+    for chunk in chunks:
+        run_files = sources[chunk.start : chunk.end]
+        lines = b"".join(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode() for f in run_files)
+        assert (chunk.first, chunk.last) == (run_files[0].rel, run_files[-1].rel)
+        assert chunk.digest == hashlib.blake2b(lines, digest_size=16).hexdigest()

@@ -88,70 +88,104 @@ class Spread(Protocol):
     def __call__(self, work: Callable[[int], T], count: int, /) -> Sequence[T]: ...
 
 
-_SHARED_FOLDERS = 16  # a scan spread out shares its work this many ways
+_SHARED_FOLDERS = 16  # a shared scan cuts its work into this many shares
 _LEVELS_LISTED_FIRST = 3  # levels listed at most to find folders to share
 
 
 def scan(
-    root: Path,
-    include: tuple[str, ...],
-    exclude: tuple[str, ...],
-    *,
-    spread: Spread | None = None,
+    root: Path, include: tuple[str, ...], exclude: tuple[str, ...]
 ) -> tuple[list[SourceFile], list[Problem]]:
     """Article files under ``root`` in sorted order (with their stat), and the links not followed.
 
     Hidden files and folders are skipped. Folder links are never descended (their targets inside
     the directory are scanned under their own names); file links are followed only when they
     resolve to a file inside ``root`` that is not scanned already.
-
-    With ``spread``, the first levels of folders are listed here and the folders below them
-    are scanned by ``spread``'s workers, each taking a share: most of a scan is the kernel's
-    work for each file's stat, which two processes do in about half the time (threads do not:
-    they wait for each other).
     """
     root = root.resolve()
     walk = _Walk(root, _matcher(include, exclude))
-    if spread is None:
-        walk.tree(str(root), "")
-    else:
-        folders = walk.first_levels(str(root), wanted=_SHARED_FOLDERS)
-        files = walk.listed  # those of the first levels: a folder of a million files is shared too
-        shares = _SHARED_FOLDERS if folders or files else 0
-
-        def share_of(items: list[T], index: int) -> list[T]:
-            return items[index * len(items) // shares : (index + 1) * len(items) // shares]
-
-        def scan_share(index: int) -> ScannedPart:
-            share = _Walk(root, walk.selected)
-            share.files(share_of(files, index))
-            for folder, prefix in share_of(folders, index):
-                share.tree(folder, prefix)
-            return share.packed()
-
-        parts = list(spread(scan_share, shares))
-        parts.reverse()
-        while parts:  # each dropped once added: not all held twice at the peak
-            walk.unpack(parts.pop())
-    found, problems = walk.found, walk.problems
-    real = {f.abspath for f in found} if walk.links else set()
-    for rel, link in walk.links:
-        path = Path(link)
-        try:
-            target = path.resolve(strict=True)
-        except (OSError, RuntimeError) as exc:
-            loop = "loop" in str(exc).lower() or getattr(exc, "errno", 0) == 40
-            problems.append(
-                Problem(rel, f"not followed: {'symlink loop' if loop else 'dangling link'}")
-            )
-            continue
-        if not target.is_relative_to(root):
-            problems.append(Problem(rel, "not followed: link points outside the article directory"))
-        elif str(target) not in real and target.is_file():
-            found.append(_source(rel, root, target.stat(), target=str(target)))
-    found.sort()  # by rel (unique: the other fields never take part); few runs to merge
-    problems.sort(key=lambda p: p.path)
+    walk.tree(str(root), "")
+    found, problems, _ = walk.finished()
     return found, problems
+
+
+def scan_shared(
+    root: Path,
+    include: tuple[str, ...],
+    exclude: tuple[str, ...],
+    *,
+    spread: Spread,
+    summarize: Callable[[list[SourceFile]], T],
+) -> tuple[list[SourceFile], list[Problem], list[tuple[int, T]] | None]:
+    """:func:`scan`, its work shared among ``spread``'s workers: most of a scan is the
+    kernel's work for each file's stat, which two processes do in about half the time
+    (threads do not: they wait for each other).
+
+    The first levels of folders are listed here; the files found there and the folders below
+    are cut into shares, each a run of the sorted scan, which a worker scans, sorts and gives
+    to ``summarize``. Also returned: each run's start in the scan and its summary (None when a
+    followed link, found last, put the scan out of runs)."""
+    root = root.resolve()
+    walk = _Walk(root, _matcher(include, exclude))
+    folders = walk.first_levels(str(root), wanted=_SHARED_FOLDERS)
+    shares = _shares(walk.listed, folders)
+
+    def scan_share(index: int) -> tuple[ScannedPart, T]:
+        share = _Walk(root, walk.selected)
+        for files, folder in shares[index]:
+            share.files(files)
+            if folder is not None:
+                share.tree(*folder)
+        share.found.sort()  # its run of the whole scan, in order
+        return share.packed(), summarize(share.found)
+
+    done = list(spread(scan_share, len(shares)))
+    done.reverse()
+    summaries = []
+    while done:  # each dropped once added: not all held twice at the peak
+        part, summary = done.pop()
+        summaries.append((len(walk.found), summary))
+        walk.unpack(part)
+    found, problems, resorted = walk.finished()
+    return found, problems, None if resorted else summaries
+
+
+_Listed = list[tuple[str, "os.DirEntry[str]"]]  # (rel, entry) of files listed, no stat taken
+_Share = list[tuple[_Listed, tuple[str, str] | None]]  # files, then maybe a (folder, prefix)
+
+
+def _shares(listed: _Listed, folders: list[tuple[str, str]]) -> list[_Share]:
+    """The listed files and the folders (path, prefix) in the order of the sorted scan, where a
+    folder's files follow its name and "/", cut into runs of about equal work. A folder is
+    taken to hold as many files as the folders listed, on average: a guess (its size is not
+    known yet), which only decides how even the shares are."""
+    units = sorted(
+        [(rel, (rel, entry), None) for rel, entry in listed]
+        + [(prefix, None, (path, prefix)) for path, prefix in folders],
+        key=_by_first,
+    )
+    folder_weight = max(1, len(listed) // max(1, len(folders)))
+    total = sum(1 if folder is None else folder_weight for _, _, folder in units)
+    shares: list[_Share] = []
+    share: _Share = []
+    files: _Listed = []
+    done = 0
+    for _, file, folder in units:
+        if file is not None:
+            files.append(file)
+            done += 1
+        else:
+            share.append((files, folder))
+            files = []
+            done += folder_weight
+        # Its part of the work done: a share ends (the last unit ends the last one, done being
+        # the total then, and never more than _SHARED_FOLDERS end before it).
+        if done * _SHARED_FOLDERS >= (len(shares) + 1) * total:
+            shares.append([*share, (files, None)] if files else share)
+            share, files = [], []
+    return shares
+
+
+_by_first = operator.itemgetter(0)
 
 
 class _Walk:
@@ -248,6 +282,33 @@ class _Walk:
             device = devices.setdefault(stat.st_dev, stat.st_dev)
             found.append(_new_source(SourceFile, (rel, root, stat.st_size, stat.st_mtime_ns,
                                                   device, stat.st_ino, None)))  # fmt: skip
+
+    def finished(self) -> tuple[list[SourceFile], list[Problem], bool]:
+        """The files found, the file links followed among them, in sorted order; the problems;
+        and whether following links added files (and so had to sort them again)."""
+        root, found, problems = self.root, self.found, self.problems
+        real = {f.abspath for f in found} if self.links else set()
+        followed = 0
+        for rel, link in self.links:
+            path = Path(link)
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError) as exc:
+                loop = "loop" in str(exc).lower() or getattr(exc, "errno", 0) == 40
+                problems.append(
+                    Problem(rel, f"not followed: {'symlink loop' if loop else 'dangling link'}")
+                )
+                continue
+            if not target.is_relative_to(root):
+                problems.append(
+                    Problem(rel, "not followed: link points outside the article directory")
+                )
+            elif str(target) not in real and target.is_file():
+                found.append(_source(rel, root, target.stat(), target=str(target)))
+                followed += 1
+        found.sort()  # by rel (unique: the other fields never take part); few runs to merge
+        problems.sort(key=lambda p: p.path)
+        return found, problems, followed > 0
 
     def packed(self) -> ScannedPart:
         found = self.found

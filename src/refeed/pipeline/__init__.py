@@ -131,7 +131,7 @@ def check(cfg: Config) -> list[Problem]:
         where = str(cfg.output.dir / rel)
         problems.append(Problem(where, "a folder where refeed writes a file; move it away"))
         log.warning("%s", problems[-1])
-    sources, not_followed, drafts = scan_articles(cfg)
+    sources, not_followed, drafts, _ = scan_articles(cfg)
     for problem in not_followed:
         log.warning("%s", problem)
     held = list(drafts)

@@ -64,11 +64,12 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
     scanned = None if paths is None else scan_changed(cfg, paths)
     if scanned is None or paths is None:  # the whole folder
         with collector_paused():
-            sources, report.not_followed, run.drafts = scan_articles(
+            sources, report.not_followed, run.drafts, chunks = scan_articles(
                 cfg, expected=store.count_articles()
             )
             # Cut into chunks with a digest each: those the store remembers need no comparing.
-            chunks = state.scan_chunks(sources)
+            if chunks is None:
+                chunks = state.scan_chunks(sources)
         for problem in report.not_followed:
             log.warning("%s", problem)
         if store.keeps_scan(chunks, len(sources)):

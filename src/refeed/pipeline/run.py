@@ -128,6 +128,7 @@ class Scanned(NamedTuple):
     sources: list[load.SourceFile]
     not_followed: list[Problem]
     drafts: list[Problem]
+    chunks: list[state.ScanChunk] | None = None  # cut by the workers of a shared scan
 
 
 SCAN_POOL_MIN = 20_000  # stored articles from which a whole scan is shared among worker processes
@@ -146,11 +147,17 @@ def scan_articles(cfg: Config, *, expected: int = 0) -> Scanned:
         raise ConfigError(
             cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
         )
-    articles = cfg.articles
-    spread = _spread_scan if expected >= SCAN_POOL_MIN else None  # ``expected``: files stored
-    sources, not_followed = load.scan(
-        articles.dir, articles.include, articles.exclude, spread=spread
-    )
+    articles, chunks = cfg.articles, None
+    if expected >= SCAN_POOL_MIN:  # ``expected``: the files stored
+        sources, not_followed, runs = load.scan_shared(
+            articles.dir, articles.include, articles.exclude,
+            spread=_spread_scan, summarize=state.scan_chunks,
+        )  # fmt: skip
+        if runs is not None:  # each run's chunks, counted from its start in the whole scan
+            chunks = [chunk._replace(start=chunk.start + start, end=chunk.end + start)
+                      for start, run_chunks in runs for chunk in run_chunks]  # fmt: skip
+    else:
+        sources, not_followed = load.scan(articles.dir, articles.include, articles.exclude)
     for problem in not_followed:  # the folder itself unreadable: refused, or every article
         if problem.path == ".":  # would look deleted and leave its feeds
             where = f"articles.dir: {problem.reason}, got {str(cfg.articles.dir)!r}"
@@ -159,7 +166,7 @@ def scan_articles(cfg: Config, *, expected: int = 0) -> Scanned:
     assets = cfg.articles.post_asset_folder
     hidden = any(source.rel[0] == "_" or "/_" in source.rel for source in sources)
     if not (hexo_source or assets or hidden):
-        return Scanned(sources, not_followed, [])  # the usual case: one cheap pass
+        return Scanned(sources, not_followed, [], chunks)  # the usual case: one cheap pass
     stems = {posixpath.splitext(source.rel)[0] for source in sources} if assets else set()
     return _posts_only(cfg, sources, not_followed, hexo_source=hexo_source, post_stems=stems)
 
