@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from itertools import accumulate
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -352,20 +353,10 @@ def test_the_scan_keeps_each_files_own_device(
     for name in ("a.md", "b.md", "c.md"):
         (tmp_path / name).write_text(name)
     real_scandir = os.scandir
-
-    class OnDevice:
-        def __init__(self, entry: os.DirEntry[str]) -> None:
-            self.entry = entry
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.entry, name)
-
-        def stat(self, *, follow_symlinks: bool = True) -> os.stat_result:
-            found = list(self.entry.stat(follow_symlinks=follow_symlinks))
-            found[2] = 7 if self.entry.name == "b.md" else found[2]  # st_dev
-            return os.stat_result(found)
-
-    monkeypatch.setattr(os, "scandir", lambda path: map(OnDevice, real_scandir(path)))
+    stats = {"b.md": {"st_dev": 7}}
+    monkeypatch.setattr(
+        os, "scandir", lambda path: [Restated(e, stats) for e in real_scandir(path)]
+    )
     found, _ = scan(tmp_path, INCLUDE, ())
     real = (tmp_path / "a.md").stat().st_dev
     assert [(f.rel, f.device) for f in found] == [("a.md", real), ("b.md", 7), ("c.md", real)]
@@ -582,3 +573,56 @@ def test_a_scan_spread_over_worker_processes_finds_what_one_scan_finds(tmp_path:
     assert spread_found[:2] == alone and spread_found[2] is not None
     assert {f.inode for f in spread_found[0]} == {f.inode for f in alone[0]}
     assert [f.mtime_ns for f in alone[0] if f.rel == "07/1.md"] == [-1_000_000_123]
+
+
+class Restated:
+    """A scandir entry whose stat says what a test wants (``stats``: name -> the stat fields
+    to change, or an OSError to raise)."""
+
+    def __init__(self, entry: os.DirEntry[str], stats: dict[str, Any]) -> None:
+        self.entry, self.stats = entry, stats
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.entry, name)
+
+    def stat(self, *, follow_symlinks: bool = True) -> Any:
+        change = self.stats.get(self.entry.name, {})
+        if isinstance(change, OSError):
+            raise change
+        real = self.entry.stat(follow_symlinks=follow_symlinks)
+        fields = {name: getattr(real, name) for name in dir(real) if name.startswith("st_")}
+        return SimpleNamespace(**{**fields, **change})
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["scan", "shared scan"])
+def test_extreme_stats_and_a_failed_stat_come_through_the_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared: bool
+) -> None:
+    for name in ("big.md", "far.md", "old.md", "gone.md", "ok.md"):
+        (tmp_path / name).write_text(name)
+    huge = {"st_ino": 2**64 - 1, "st_dev": 2**40 + 1, "st_size": 2**40 + 3}
+    stats = {
+        "big.md": huge,
+        "far.md": {"st_mtime_ns": 2**64 + 5},  # after 2262: beyond the store's 64 bits
+        "old.md": {"st_mtime_ns": -(10**15)},  # before 1970
+        "gone.md": PermissionError(13, "Permission denied"),  # listed, then its stat failed
+    }
+    real_scandir = os.scandir
+    monkeypatch.setattr(
+        os, "scandir", lambda path: [Restated(e, stats) for e in real_scandir(path)]
+    )
+    if shared:
+        found, problems, runs = scan_shared(
+            tmp_path, INCLUDE, (), spread=in_turn, summarize=rels_of
+        )
+        assert runs is not None
+    else:
+        found, problems = scan(tmp_path, INCLUDE, ())
+    by_rel = {f.rel: f for f in found}
+    assert sorted(by_rel) == ["big.md", "far.md", "ok.md", "old.md"]
+    assert (by_rel["big.md"].inode, by_rel["big.md"].device, by_rel["big.md"].size) == (
+        2**64 - 1, 2**40 + 1, 2**40 + 3
+    )  # fmt: skip
+    assert by_rel["far.md"].mtime_ns == 2**63 - 1  # kept as the store can hold it
+    assert by_rel["old.md"].mtime_ns == -(10**15)
+    assert [(p.path, p.reason) for p in problems] == [("gone.md", "cannot read: Permission denied")]

@@ -1366,13 +1366,16 @@ def test_a_store_of_many_articles_spreads_the_scan_and_builds_the_same_feeds(
         state=StateConfig(dir=cfg.state_dir.with_name(".alone")),
     )
     spreads: list[int] = []
-    spread_scan = run._spread_scan
 
     def counted(work: Callable[[int], Any], count: int) -> list[Any]:
         spreads.append(count)
-        return spread_scan(work, count)
+        return [work(index) for index in range(count)]  # here (the forks: test_load)
 
     monkeypatch.setattr(run, "_spread_scan", counted)
+    # A build shares its scan only where it can fork; a test before this one may have left a
+    # thread running, and the shares run in this process anyway.
+    monkeypatch.setattr(run, "_forkable", lambda: True)
+    monkeypatch.setattr(run, "_cores", lambda: 2)
 
     def build_both(least: int) -> None:
         monkeypatch.setattr(run, "SCAN_POOL_MIN", least)
@@ -1401,6 +1404,8 @@ def test_a_store_of_many_articles_spreads_the_scan_and_builds_the_same_feeds(
     assert chunks is not None and chunks != state.scan_chunks(sources)  # cut at runs' ends too
     assert [c.start for c in chunks] == [0, *[c.end for c in chunks[:-1]]]
     assert chunks[-1].end == len(sources) and len(spreads) == 4
+    monkeypatch.setattr(run, "_forkable", lambda: False)  # threads (refeed watch): no forks,
+    assert run.scan_articles(cfg, expected=61).chunks is None and len(spreads) == 4  # no shares
     for chunk in chunks:
         run_files = sources[chunk.start : chunk.end]
         lines = b"".join(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode() for f in run_files)

@@ -66,8 +66,8 @@ _new_source = tuple.__new__  # SourceFile(...) without the generated __new__: on
 
 
 class ScannedPart(NamedTuple):
-    """What a worker's scan of some folders found, packed to be sent back in one piece: an
-    object per file would cost more to send than to find."""
+    """What a worker found of its share of a scan (files listed already, folders below), packed
+    to be sent back in one piece: an object per file would cost more to send than to find."""
 
     rels: str  # joined by NUL (which no file name holds)
     sizes: array[int]
@@ -88,8 +88,11 @@ class Spread(Protocol):
     def __call__(self, work: Callable[[int], T], count: int, /) -> Sequence[T]: ...
 
 
-_SHARED_FOLDERS = 16  # a shared scan cuts its work into this many shares
+_SHARES = 16  # a shared scan cuts its work into this many shares (or fewer)
 _LEVELS_LISTED_FIRST = 3  # levels listed at most to find folders to share
+# The store keeps mtimes as SQLite INTEGERs (64 bits): a file dated past 2262 is kept as if
+# dated then (its edits are still seen by size, and a future date holds a post back anyway).
+_MTIME_MOST, _MTIME_LEAST = 2**63 - 1, -(2**63)
 
 
 def scan(
@@ -126,7 +129,7 @@ def scan_shared(
     followed link, found last, put the scan out of runs)."""
     root = root.resolve()
     walk = _Walk(root, _matcher(include, exclude))
-    folders = walk.first_levels(str(root), wanted=_SHARED_FOLDERS)
+    folders = walk.first_levels(str(root), wanted=_SHARES)
     shares = _shares(walk.listed, folders)
 
     def scan_share(index: int) -> tuple[ScannedPart, T]:
@@ -139,6 +142,8 @@ def scan_shared(
         return share.packed(), summarize(share.found)
 
     done = list(spread(scan_share, len(shares)))
+    shares.clear()  # their entries (one per file of a big first folder) are not needed now
+    walk.listed = []
     done.reverse()
     summaries = []
     while done:  # each dropped once added: not all held twice at the peak
@@ -178,8 +183,8 @@ def _shares(listed: _Listed, folders: list[tuple[str, str]]) -> list[_Share]:
             files = []
             done += folder_weight
         # Its part of the work done: a share ends (the last unit ends the last one, done being
-        # the total then, and never more than _SHARED_FOLDERS end before it).
-        if done * _SHARED_FOLDERS >= (len(shares) + 1) * total:
+        # the total then, and never more than _SHARES end before it).
+        if done * _SHARES >= (len(shares) + 1) * total:
             shares.append([*share, (files, None)] if files else share)
             share, files = [], []
     return shares
@@ -210,8 +215,9 @@ class _Walk:
 
     def first_levels(self, folder: str, *, wanted: int) -> list[tuple[str, str]]:
         """Lists ``folder`` and the folders below it, a level at a time, until ``wanted``
-        folders are left to scan (or no level is left to look at): those, in order. The
-        article files of the folders listed are left in ``listed``, their stats not taken."""
+        folders are left to scan (or no level is left, or _LEVELS_LISTED_FIRST are listed):
+        those, in order. The article files of the folders listed are left in ``listed``, their
+        stats not taken."""
         level = [(folder, "")]
         for _ in range(_LEVELS_LISTED_FIRST):
             if len(level) >= wanted:
@@ -280,7 +286,10 @@ class _Walk:
                 self.problems.append(Problem(rel, f"cannot read: {exc.strerror}"))
                 continue
             device = devices.setdefault(stat.st_dev, stat.st_dev)
-            found.append(_new_source(SourceFile, (rel, root, stat.st_size, stat.st_mtime_ns,
+            mtime = stat.st_mtime_ns
+            if mtime > _MTIME_MOST or mtime < _MTIME_LEAST:
+                mtime = _storable(mtime)
+            found.append(_new_source(SourceFile, (rel, root, stat.st_size, mtime,
                                                   device, stat.st_ino, None)))  # fmt: skip
 
     def finished(self) -> tuple[list[SourceFile], list[Problem], bool]:
@@ -396,9 +405,12 @@ def _shown(name: str) -> str:
 
 
 def _source(rel: str, root: Path, stat: os.stat_result, *, target: str | None = None) -> SourceFile:
-    return SourceFile(
-        rel, str(root), stat.st_size, stat.st_mtime_ns, stat.st_dev, stat.st_ino, target
-    )
+    mtime = _storable(stat.st_mtime_ns)
+    return SourceFile(rel, str(root), stat.st_size, mtime, stat.st_dev, stat.st_ino, target)
+
+
+def _storable(mtime_ns: int) -> int:
+    return min(max(mtime_ns, _MTIME_LEAST), _MTIME_MOST)
 
 
 def _points_to_folder(entry: os.DirEntry[str]) -> bool:

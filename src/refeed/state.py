@@ -479,9 +479,12 @@ class State:
     def unchanged_unlisted(self, changed: Collection[str]) -> list[str]:
         """The files parsed before that have no listing under this config (or are drafts), by
         source, but ``changed``."""
+        # Every listing is of a stored file that parsed (the files' rows are put, replaced or
+        # deleted with their listings: see put_articles, forget_articles, clear_articles), so
+        # when the counts agree every file parsed is listed.
         parsed = self.count_articles() - self._count(_FAILED_COUNT)
-        if parsed == self._count("SELECT count(*) FROM items"):  # every file parsed is listed
-            return []  # (a listing is only ever put for a stored file that parsed)
+        if parsed == self._count("SELECT count(*) FROM items"):
+            return []
         rows = self.db.execute(  # merged along the indexes: no article row is read
             "SELECT source FROM articles EXCEPT SELECT source FROM items"
             " EXCEPT SELECT source FROM articles WHERE error IS NOT NULL ORDER BY 1"
