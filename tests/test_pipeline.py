@@ -1411,3 +1411,14 @@ def test_a_store_of_many_articles_spreads_the_scan_and_builds_the_same_feeds(
         lines = b"".join(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode() for f in run_files)
         assert (chunk.first, chunk.last) == (run_files[0].rel, run_files[-1].rel)
         assert chunk.digest == hashlib.blake2b(lines, digest_size=16).hexdigest()
+
+
+def test_a_file_dated_past_2262_is_built_like_any_other(make_site: SiteFactory) -> None:
+    # Its mtime in nanoseconds does not fit the store's 64 bits: it once stopped every build.
+    cfg = make_site({"good.md": GOOD, "far.md": article("Far", categories=["Far"])})
+    far = 10_500_000_000 * 10**9  # 2302
+    os.utime(cfg.articles.dir / "far.md", ns=(far, far))
+    for _ in range(2):
+        report = build(cfg)
+        assert report.published == 2 and not report.skipped and not report.failed
+    assert b"Far" in (cfg.output.dir / "atom.xml").read_bytes()
