@@ -32,7 +32,7 @@ from conftest import (
 )
 from feedcheck import check_feed, feed_files
 from refeed import assemble, clean, load, render, state
-from refeed.config import StateConfig, config_from_dict
+from refeed.config import StateConfig, config_from_dict, load_config
 from refeed.errors import ConfigError
 from refeed.models import FEED_FILES, Article, Feed, FeedFormat, Listing, Thumbnail
 from refeed.pipeline import entries, loading, publishing, run
@@ -1422,3 +1422,27 @@ def test_a_file_dated_past_2262_is_built_like_any_other(make_site: SiteFactory) 
         report = build(cfg)
         assert report.published == 2 and not report.skipped and not report.failed
     assert b"Far" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    "section",
+    [{"watch": {"interval": 60, "settle": 9}}, {"state": {"lock": "wait"}}, {"moved": {}}],
+    ids=["watch", "state lock", "config file moved"],
+)
+def test_settings_that_touch_no_output_do_not_list_every_article_again(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch, section: dict[str, Any]
+) -> None:
+    cfg = make_site({"good.md": GOOD, "b.md": article("B", categories=["C"])})
+    build(cfg)
+    if "moved" in section:  # the same settings read from another file
+        moved = cfg.source + ".moved.yaml"
+        shutil.copy(cfg.source, moved)
+        changed = load_config(Path(moved))
+    else:
+        changed = make_site({}, **section)
+    forbid(monkeypatch, (state.State, "clear_items"), (state.State, "each_decoded"))
+    assert build(changed).published == 2
+    monkeypatch.undo()
+    with pytest.raises(AssertionError, match="clear_items"):  # a setting that does: all again
+        forbid(monkeypatch, (state.State, "clear_items"))
+        build(make_site({}, output={"items_per_feed": 3}))

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from .. import assemble, load, state, thumbs
-from ..config import Config, PublishConfig
+from ..config import Config, PublishConfig, WatchConfig
 from ..errors import ArticleError, ConfigError, RefeedError, WriteError
 from ..models import (
     FEED_FILES,
@@ -263,10 +263,14 @@ def _build(
         try:
             if full:
                 store.forget_everything()
-            # Not the publish section (it touches no output); --offline is part of it: the first
-            # online build after one probes what it guessed.
+            # Not what touches no output (publish, the service's timing, the state folder's
+            # lock, the config file's name: a change there once re-listed every article);
+            # --offline is part of it: the first online build after one probes what it guessed.
             config_key = fingerprint(
-                dataclasses.replace(cfg, publish=PublishConfig()), offline or cfg.thumbnails.offline
+                dataclasses.replace(
+                    cfg, publish=PublishConfig(), watch=WatchConfig(), state=None, source=""
+                ),
+                offline or cfg.thumbnails.offline,
             )
             run.changed = store.meta(state.CONFIG_KEY) != config_key
             if run.changed:
