@@ -297,7 +297,7 @@ class _Walk:
         and whether following links added files (and so had to sort them again)."""
         root, found, problems = self.root, self.found, self.problems
         real = {f.abspath for f in found} if self.links else set()
-        followed = 0
+        followed = False
         for rel, link in self.links:
             path = Path(link)
             try:
@@ -314,10 +314,10 @@ class _Walk:
                 )
             elif str(target) not in real and target.is_file():
                 found.append(_source(rel, root, target.stat(), target=str(target)))
-                followed += 1
+                followed = True
         found.sort()  # by rel (unique: the other fields never take part); few runs to merge
         problems.sort(key=lambda p: p.path)
-        return found, problems, followed > 0
+        return found, problems, followed
 
     def packed(self) -> ScannedPart:
         found = self.found

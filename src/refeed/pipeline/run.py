@@ -148,19 +148,7 @@ def scan_articles(cfg: Config, *, expected: int = 0) -> Scanned:
         raise ConfigError(
             cfg.source, [f"articles.dir: not a folder, got {str(cfg.articles.dir)!r}"]
         )
-    articles, chunks = cfg.articles, None
-    # ``expected``: the files stored. Shared only among worker processes: in this one (refeed
-    # watch has threads, so no fork) sharing would add packing to the same work.
-    if expected >= SCAN_POOL_MIN and _cores() > 1 and _forkable():
-        sources, not_followed, runs = load.scan_shared(
-            articles.dir, articles.include, articles.exclude,
-            spread=_spread_scan, summarize=state.scan_chunks,
-        )  # fmt: skip
-        if runs is not None:  # each run's chunks, counted from its start in the whole scan
-            chunks = [chunk._replace(start=chunk.start + start, end=chunk.end + start)
-                      for start, run_chunks in runs for chunk in run_chunks]  # fmt: skip
-    else:
-        sources, not_followed = load.scan(articles.dir, articles.include, articles.exclude)
+    sources, not_followed, chunks = _scanned(cfg, expected)
     for problem in not_followed:  # the folder itself unreadable: refused, or every article
         if problem.path == ".":  # would look deleted and leave its feeds
             where = f"articles.dir: {problem.reason}, got {str(cfg.articles.dir)!r}"
@@ -172,6 +160,28 @@ def scan_articles(cfg: Config, *, expected: int = 0) -> Scanned:
         return Scanned(sources, not_followed, [], chunks)  # the usual case: one cheap pass
     stems = {posixpath.splitext(source.rel)[0] for source in sources} if assets else set()
     return _posts_only(cfg, sources, not_followed, hexo_source=hexo_source, post_stems=stems)
+
+
+def _scanned(
+    cfg: Config, expected: int
+) -> tuple[list[load.SourceFile], list[Problem], list[state.ScanChunk] | None]:
+    """The whole folder's scan, shared among worker processes when the store holds
+    ``expected`` files, enough to pay for them, and this process can fork (refeed watch has
+    threads: sharing in this one process would only add packing to the same work); with the
+    chunks the workers cut, if they could."""
+    articles = cfg.articles
+    if expected < SCAN_POOL_MIN or _cores() < 2 or not _forkable():
+        return (*load.scan(articles.dir, articles.include, articles.exclude), None)
+    sources, not_followed, runs = load.scan_shared(
+        articles.dir, articles.include, articles.exclude,
+        spread=_spread_scan, summarize=state.scan_chunks,
+    )  # fmt: skip
+    if runs is None:
+        return sources, not_followed, None
+    # Each run's chunks count from the run's start: from the scan's start here.
+    chunks = [chunk._replace(start=chunk.start + start, end=chunk.end + start)
+              for start, run_chunks in runs for chunk in run_chunks]  # fmt: skip
+    return sources, not_followed, chunks
 
 
 def _posts_only(
