@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SAMPLE
+from refeed import load
 from refeed.config import ArticlesConfig
 from refeed.errors import ArticleError
 from refeed.load import (
@@ -626,3 +627,31 @@ def test_extreme_stats_and_a_failed_stat_come_through_the_scan(
     assert by_rel["far.md"].mtime_ns == 2**63 - 1  # kept as the store can hold it
     assert by_rel["old.md"].mtime_ns == -(10**15)
     assert [(p.path, p.reason) for p in problems] == [("gone.md", "cannot read: Permission denied")]
+
+
+def test_prefetch_asks_for_every_file_it_can_open_and_follows_no_link(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a.md", "b.md"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    (tmp_path / "link.md").symlink_to(tmp_path / "a.md")
+    os.mkfifo(tmp_path / "fifo.md")
+    root = str(tmp_path)
+    asked: list[tuple[str, int, int, int]] = []
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        asked.append((str(Path(f"/proc/self/fd/{fd}").readlink()), offset, length, advice))
+
+    monkeypatch.setattr(load, "_advise", advise)
+    load.prefetch(
+        [
+            SourceFile("a.md", root),
+            SourceFile("gone.md", root),  # deleted since the scan: the read will say so
+            SourceFile("link.md", root),  # a link that was not followed: not opened
+            SourceFile("followed.md", root, target=str(tmp_path / "b.md")),
+        ]
+    )
+    whole = (0, 0, os.POSIX_FADV_WILLNEED)
+    assert asked == [(str(tmp_path / "a.md"), *whole), (str(tmp_path / "b.md"), *whole)]
+    monkeypatch.undo()  # the real call: a fifo cannot be advised, and that is no error
+    load.prefetch([SourceFile("fifo.md", root), SourceFile("a.md", root)])

@@ -323,6 +323,47 @@ def test_inherited_work_runs_in_forked_workers_and_keeps_the_order() -> None:
     assert {pid for _, pid in run.inherited(work, 5, min_jobs=10)} == {here}  # too few: here
 
 
+def test_a_worker_tells_ahead_of_each_item_before_working_on_it() -> None:
+    events: list[tuple[str, list[int]]] = []
+
+    def work(item: int) -> int:
+        events.append(("work", [item]))
+        return item * 2
+
+    def ahead(items: list[int]) -> None:
+        events.append(("ahead", list(items)))
+
+    count = 3 * run.AHEAD + 5
+    assert run._work_through(work, ahead, list(range(count))) == [n * 2 for n in range(count)]
+    told: list[int] = []
+    for kind, items in events:
+        if kind == "ahead":
+            told += items
+        else:  # told before, and not much more than a window before
+            assert items[0] in told and max(told) < items[0] + 2 * run.AHEAD
+    assert told == list(range(count))  # each once, in order
+    assert run._work_through(work, None, [1, 2]) == [2, 4]
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: work is never sent to workers")
+def test_a_cold_build_asks_for_every_file_before_reading_it(
+    make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"a{n:03}.md": article(f"A{n}") for n in range(run.POOL_MIN_JOBS + 10)}
+    cfg = make_site(files)
+    asked = tmp_path / "asked"
+
+    def noting(fd: int, offset: int, length: int, advice: int) -> None:
+        # Appended to a file: the workers are other processes.
+        with asked.open("a", encoding="utf-8") as out:
+            out.write(str(Path(f"/proc/self/fd/{fd}").readlink()) + "\n")
+
+    monkeypatch.setattr(load, "_advise", noting)
+    assert build(cfg).published == len(files)
+    named = asked.read_text(encoding="utf-8").split()
+    assert sorted(named) == sorted(str((cfg.articles.dir / name).resolve()) for name in files)
+
+
 WORKERS_THEN_HANG = """
 import os, sys, time
 from pathlib import Path

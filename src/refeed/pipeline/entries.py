@@ -265,8 +265,12 @@ def clean_all(run: Run, jobs: list[CleanJob]) -> dict[str, CleanedBody | str]:
     work = partial(clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
                    selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length,
                    settings=settings_of(run.cfg), sanitizer=cfg.clean.sanitizer)  # fmt: skip
-    with parallel(work, jobs) as results:
+    with parallel(work, jobs, ahead=prefetch_bodies) as results:
         return dict(zip((job.key for job in jobs), results, strict=True))
+
+
+def prefetch_bodies(jobs: list[CleanJob]) -> None:
+    load.prefetch(job.file for job in jobs)
 
 
 def clean_one(

@@ -205,7 +205,9 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     # be read now leaves the feeds, as a broken one does.
     store.unlist([source.rel for source, _ in found.modified])
     with parallel(
-        partial(read_one, cfg=run.cfg), [source for source, _ in found.modified]
+        partial(read_one, cfg=run.cfg),
+        [source for source, _ in found.modified],
+        ahead=load.prefetch,  # a cold build's files are seldom all in the page cache
     ) as results:
         _load_parsed(run, found, results, writes, progress=progress, total=total)
     writes.flush()

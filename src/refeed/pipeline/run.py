@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
@@ -293,13 +295,17 @@ R = TypeVar("R")
 
 
 @contextmanager
-def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[Iterator[R]]:
+def parallel(
+    work: Callable[[T], R], items: list[T], *, ahead: Callable[[list[T]], None] | None = None
+) -> Iterator[Iterator[R]]:
     """``work(item)`` for each item, in order, on every core when there are enough items.
 
     Results arrive while the workers go on, so the caller's own work on them overlaps theirs.
     A context manager, not a bare generator: leaving the block (Ctrl-C included) shuts the
     pool down there and then; a generator's cleanup waits for garbage collection, and until
     then the workers wait for work and the interpreter's exit waits for them.
+    ``ahead``: told in the worker of the next items (up to ``AHEAD``) before the current ones
+    are worked on (to start reading their files).
     """
     workers = _cores()
     if len(items) < POOL_MIN_JOBS or workers < 2:
@@ -312,12 +318,33 @@ def parallel(work: Callable[[T], R], items: list[T]) -> Iterator[Iterator[R]]:
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
     )
+    size = max(1, len(items) // (workers * 32))
+    batches = [items[start : start + size] for start in range(0, len(items), size)]
     try:
         with _sigint_held():  # map starts the workers
-            results = pool.map(work, items, chunksize=max(1, len(items) // (workers * 32)))
-        yield results
+            results = pool.map(partial(_work_through, work, ahead), batches)
+        yield chain.from_iterable(results)
     finally:
         pool.shutdown(cancel_futures=True)  # the caller stopped early: drop what is queued
+
+
+AHEAD = 64  # items a worker tells ``ahead`` of at a time: as many files asked for in advance
+
+
+def _work_through(
+    work: Callable[[T], R], ahead: Callable[[list[T]], None] | None, batch: list[T]
+) -> list[R]:
+    """``work`` over one batch in a worker, telling ``ahead`` of each next window of items
+    while the window before it is worked on."""
+    if ahead is None:
+        return [work(item) for item in batch]
+    results: list[R] = []
+    ahead(batch[:AHEAD])
+    for start in range(0, len(batch), AHEAD):
+        if start + AHEAD < len(batch):
+            ahead(batch[start + AHEAD : start + 2 * AHEAD])
+        results += [work(item) for item in batch[start : start + AHEAD]]
+    return results
 
 
 def inherited(work: Callable[[int], R], count: int, min_jobs: int) -> list[R]:
