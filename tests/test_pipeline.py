@@ -345,6 +345,26 @@ def test_a_worker_tells_ahead_of_each_item_before_working_on_it() -> None:
     assert run._work_through(work, None, [1, 2]) == [2, 4]
 
 
+def test_a_first_build_compares_no_stat_and_the_next_compares_only_what_changed(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"a.md": article("A"), "b.md": article("B")})
+    compared: list[list[str]] = []
+    real = state.State._changed
+
+    def noting(store: state.State, scanned: Any) -> dict[str, state.Stored | None]:
+        scanned = list(scanned)
+        compared.append([source for source, _, _ in scanned])
+        return real(store, scanned)
+
+    monkeypatch.setattr(state.State, "_changed", noting)
+    assert build(cfg).published == 2
+    assert compared == []  # nothing stored: every file is new, none is compared
+    (cfg.articles.dir / "b.md").write_text(article("B2"), encoding="utf-8")
+    report = build(cfg)
+    assert report.published == 2 and compared == [["a.md", "b.md"]]  # one chunk: both
+
+
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: work is never sent to workers")
 def test_a_cold_build_asks_for_every_file_before_reading_it(
     make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -41,7 +41,9 @@ class Scan:
     modified: list[tuple[load.SourceFile, state.Stored | None]] = field(default_factory=list)
     gone: set[str] = field(default_factory=set)
     kept: dict[str, state.Stored] = field(default_factory=dict)  # still being written: as stored
-    changed: frozenset[str] = frozenset()  # new or modified, pending included
+    # Stored before and modified since, pending included: the rows to leave out when the store
+    # is asked about the unchanged files (a new file has no row).
+    changed: frozenset[str] = frozenset()
     unchanged_count: int = 0  # kept included
 
 
@@ -62,10 +64,12 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         run.changed = True
         paths = None
     scanned = None if paths is None else scan_changed(cfg, paths)
+    stored_count = store.count_articles()
+    changes: state.StatChanges | None  # None: nothing is stored, every file scanned is new
     if scanned is None or paths is None:  # the whole folder
         with collector_paused():
             sources, report.not_followed, run.drafts, chunks = scan_articles(
-                cfg, expected=store.count_articles()
+                cfg, expected=stored_count
             )
             # Cut into chunks with a digest each: those the store remembers need no comparing.
             if chunks is None:
@@ -75,7 +79,9 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         if store.keeps_scan(chunks, len(sources)):
             changes = state.StatChanges({}, [])
         else:
-            changes = store.compare_scan(sources, chunks)
+            # A first build compares nothing: a million files put in a table, joined with an
+            # empty one and looked up again one by one cost 10 s and 150 MB for no answer.
+            changes = store.compare_scan(sources, chunks) if stored_count else None
             run.scan_chunks = chunks  # remembered once the store holds what was scanned
     else:  # those files alone; the drafts in _drafts/ as the last scan left them, updated
         sources = scanned.sources
@@ -84,12 +90,22 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         run.drafts = sorted(run.drafts + scanned.drafts, key=by_path)
     remember_problems(store, UNREAD_DRAFTS, run.drafts)
     run.scanned = sources
-    found = Scan(gone=set(changes.gone), changed=frozenset(changes.changed))
-    store.forget_articles(changes.gone)
+    if changes is None:
+        changed: Iterable[tuple[load.SourceFile | None, state.Stored | None]]
+        changed = ((source, None) for source in sources)
+        changes_count, gone = len(sources), []
+    else:
+        stored_changes = changes.changed
+        changed = ((run.scanned_file(rel), stored_changes[rel]) for rel in sorted(stored_changes))
+        changes_count, gone = len(stored_changes), changes.gone
+    # (Only the files stored before have rows to leave out when the store is asked about the
+    # unchanged ones: a new file has none.)
+    found = Scan(gone=set(gone), changed=frozenset(_stored_before(changes)))
+    store.forget_articles(gone)
     settled_before = time.time_ns() - int(settle * 1e9)
-    for rel, stored in sorted(changes.changed.items()):
-        source = run.scanned_file(rel)
+    for source, stored in changed:
         assert source is not None  # compared because scanned
+        rel = source.rel
         if settle and source.mtime_ns > settled_before:
             report.pending.append(rel)  # still being written: the last good version stays
             if stored is not None and stored.parsed:
@@ -97,16 +113,21 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
         else:
             found.modified.append((source, stored))
     # The store now holds every article file but the new ones: those not changed are unchanged.
-    unchanged = store.count_articles() - sum(s is not None for s in changes.changed.values())
+    unchanged = store.count_articles() - len(found.changed)
     found.unchanged_count = unchanged + len(found.kept)
-    report.articles_read = unchanged + len(changes.changed)
+    report.articles_read = unchanged + changes_count
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
     run.unstored.update(report.pending)  # the store keeps the last good version of those
-    if run.scan_chunks is not None and not (changes.changed or changes.gone):
+    if run.scan_chunks is not None and not (changes_count or gone):
         store.remember_scan(run.scan_chunks)
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
+
+
+def _stored_before(changes: state.StatChanges | None) -> Iterator[str]:
+    if changes is not None:
+        yield from (rel for rel, stored in changes.changed.items() if stored is not None)
 
 
 def source_file(run: Run, rel: str) -> load.SourceFile:
