@@ -871,6 +871,25 @@ def test_a_held_back_post_appears_when_due(make_site: SiteFactory) -> None:
     assert report.held_back == [] and b"Later" in (cfg.output.dir / "atom.xml").read_bytes()
 
 
+def test_an_id_from_the_frontmatter_is_kept_when_every_article_is_listed_again(
+    make_site: SiteFactory,
+) -> None:
+    """The store keeps the frontmatter's id (not the derived one) for the builds that list
+    the articles again from it, without parsing them: here a config change."""
+    files = {"a.md": article("A", id="tag:example.org,2021:a"), "b.md": article("B", id="b-1")}
+    cfg = make_site({**files, "c.md": article("C")})
+    build(cfg)
+
+    def ids() -> list[str]:
+        return sorted(e.id for e in check_feed((cfg.output.dir / "atom.xml").read_bytes()).entries)
+
+    first = ids()
+    assert "tag:example.org,2021:a" in first and len(set(first)) == 3
+    cfg = make_site({}, clean={"summary_length": 50})
+    report = build(cfg)
+    assert report.articles_read == 3 and ids() == first
+
+
 def test_duplicate_ids_keep_the_first_article(make_site: SiteFactory) -> None:
     cfg = make_site(
         {"a.md": article("A", id="tag:x,2021:1"), "b.md": article("B", id="tag:x,2021:1")}

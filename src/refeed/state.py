@@ -1018,10 +1018,12 @@ def _listings(rows: Iterable[tuple[str, str, float, str]]) -> list[Listing]:
     return listings
 
 
-def encode_article(article: Article) -> str:
+def encode_article(article: Article, *, identity: str | None = None) -> str:
     """What the store keeps of a parsed article (its body is read from the file when needed);
-    made by the worker that parsed it."""
+    made by the worker that parsed it. ``identity``: kept as its id when it has none."""
     data = {name: getattr(article, name) for name in _STORED}
+    if identity is not None and not data["id"]:
+        data["id"] = identity
     for key in _DATES:
         if data[key] is not None:
             data[key] = data[key].isoformat()

@@ -154,7 +154,10 @@ def _load_parsed(
 ) -> None:
     """The modified files' listings, from their parses as the workers deliver them."""
     store, report = run.store, run.report
-    if not store.knows_identities() and store.meta("ids_from_feeds") is None:
+    # With no first id stored, none can be found for these files (each is loaded once), so
+    # none is asked for: a first build of a million files asked a million times.
+    known_ids = store.knows_identities()
+    if not known_ids and store.meta("ids_from_feeds") is None:
         # A new store: ids come back from the published feeds (once; all the parses are needed
         # first, so only when there are feeds to read).
         store.set_meta("ids_from_feeds", "read")
@@ -167,7 +170,9 @@ def _load_parsed(
         if progress is not None:
             progress(found.unchanged_count + index, total)
         try:
-            article = load_modified(run, source, maybe_stored, outcome, writes, gone=found.gone)
+            article = load_modified(
+                run, source, maybe_stored, outcome, writes, gone=found.gone, known_ids=known_ids
+            )
         except ArticleError as exc:
             log.warning("%s", exc)
             report.skipped.append(Problem(source.rel, exc.reason))
@@ -375,12 +380,9 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
         return Read(digest, None, None, None, exc.reason, None)
     # Bodies are re-read when cleaned; the id is derived and the row encoded here, on every
     # core (the parent only stores them).
-    stored = dataclasses.replace(article, body="")
     derived_id = assemble.article_id(article, cfg)
-    fields = state.encode_article(
-        stored if stored.id else dataclasses.replace(stored, id=derived_id)
-    )
-    return Read(digest, stored, derived_id, fields, None, warning)
+    fields = state.encode_article(article, identity=derived_id)
+    return Read(digest, dataclasses.replace(article, body=""), derived_id, fields, None, warning)
 
 
 def load_modified(
@@ -391,6 +393,7 @@ def load_modified(
     writes: PendingWrites,
     *,
     gone: set[str],
+    known_ids: bool = True,
 ) -> Article:
     digest, article, derived_id, fields, error, warning = outcome
     if warning is not None:  # said here, in the parent: workers' logs go nowhere
@@ -406,7 +409,9 @@ def load_modified(
         writes.put_article(row)
         raise ArticleError(source.rel, error or "cannot parse")
     assert derived_id is not None and fields is not None  # set with every article
-    pinned = with_identity(run, article, writes, digest=digest, gone=gone, derived_id=derived_id)
+    pinned = with_identity(
+        run, article, writes, digest=digest, gone=gone, derived_id=derived_id, known=known_ids
+    )
     if pinned.id != (article.id or derived_id):  # the worker encoded it with the derived id
         fields = state.encode_article(pinned)
     writes.put_article(row._replace(fields=fields))
@@ -484,12 +489,14 @@ def with_identity(
     digest: str,
     gone: set[str],
     derived_id: str,
+    known: bool = True,
 ) -> Article:
-    """Pin the id the article was first published with (unless its frontmatter names one)."""
+    """Pin the id the article was first published with (unless its frontmatter names one).
+    ``known``: whether the store held any first id when loading began (else none is looked up)."""
     if article.id:
         return article
     identity = (
-        run.store.identity(article.source, digest, gone)
+        (known and run.store.identity(article.source, digest, gone))
         or run.recovered.get(article.source)
         or derived_id
     )
