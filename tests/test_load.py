@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import os
 import signal
 from collections.abc import Callable
@@ -654,4 +655,42 @@ def test_prefetch_asks_for_every_file_it_can_open_and_follows_no_link(
     whole = (0, 0, os.POSIX_FADV_WILLNEED)
     assert asked == [(str(tmp_path / "a.md"), *whole), (str(tmp_path / "b.md"), *whole)]
     monkeypatch.undo()  # the real call: a fifo cannot be advised, and that is no error
-    load.prefetch([SourceFile("fifo.md", root), SourceFile("a.md", root)])
+    signal.signal(signal.SIGALRM, _too_slow)
+    signal.alarm(10)  # opened without O_NONBLOCK, a fifo would block until a writer comes
+    try:
+        load.prefetch([SourceFile("fifo.md", root), SourceFile("a.md", root)])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+
+
+def _too_slow(signum: int, frame: object) -> None:
+    raise AssertionError("blocked")
+
+
+@pytest.mark.parametrize("failing", ["open", "advise"])
+@pytest.mark.parametrize("code", [errno.EACCES, errno.EIO, errno.ENOENT, errno.EINVAL])
+def test_prefetch_goes_on_past_any_file_it_cannot_open_or_advise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str, code: int
+) -> None:
+    """Best effort: the read that follows says what is wrong with the file, once."""
+    for name in ("a.md", "bad.md", "c.md"):
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    root, asked = str(tmp_path), []
+    real_open = os.open
+
+    def opening(path: str, flags: int, *args: int) -> int:
+        if failing == "open" and path.endswith("bad.md"):
+            raise OSError(code, os.strerror(code), path)
+        return real_open(path, flags, *args)
+
+    def advise(fd: int, offset: int, length: int, advice: int) -> None:
+        name = Path(f"/proc/self/fd/{fd}").readlink().name
+        if failing == "advise" and name == "bad.md":
+            raise OSError(code, os.strerror(code))
+        asked.append(name)
+
+    monkeypatch.setattr(os, "open", opening)
+    monkeypatch.setattr(load, "_advise", advise)
+    load.prefetch([SourceFile(name, root) for name in ("a.md", "bad.md", "c.md")])
+    assert asked == ["a.md", "c.md"]

@@ -333,15 +333,22 @@ def test_a_worker_tells_ahead_of_each_item_before_working_on_it() -> None:
     def ahead(items: list[int]) -> None:
         events.append(("ahead", list(items)))
 
-    count = 3 * run.AHEAD + 5
-    assert run._work_through(work, ahead, list(range(count))) == [n * 2 for n in range(count)]
-    told: list[int] = []
-    for kind, items in events:
-        if kind == "ahead":
-            told += items
-        else:  # told before, and not much more than a window before
-            assert items[0] in told and max(told) < items[0] + 2 * run.AHEAD
-    assert told == list(range(count))  # each once, in order
+    window = run.AHEAD
+    for count in (0, 1, window - 1, window, window + 1, 2 * window, 2 * window + 1, 3 * window + 5):
+        events.clear()
+        results = run._work_through(work, ahead, list(range(count)))
+        assert results == [n * 2 for n in range(count)], count  # each once, in order
+        told: list[int] = []
+        for kind, items in events:
+            if kind == "ahead":
+                told += items
+                continue
+            item = items[0]
+            # Told before its work, and so is the next window (read while this one is worked
+            # on), but not much more.
+            next_end = min(count, (item // window + 2) * window)
+            assert item in told and len(told) == next_end, (count, item)
+        assert told == list(range(count)), count
     assert run._work_through(work, None, [1, 2]) == [2, 4]
 
 
@@ -370,7 +377,8 @@ def test_a_cold_build_asks_for_every_file_before_reading_it(
     make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = {f"a{n:03}.md": article(f"A{n}") for n in range(run.POOL_MIN_JOBS + 10)}
-    cfg = make_site(files)
+    # Every article a member of the site feed: the bodies are cleaned on every core too.
+    cfg = make_site(files, output={"items_per_feed": len(files)})
     asked = tmp_path / "asked"
 
     def noting(fd: int, offset: int, length: int, advice: int) -> None:
@@ -381,7 +389,8 @@ def test_a_cold_build_asks_for_every_file_before_reading_it(
     monkeypatch.setattr(load, "_advise", noting)
     assert build(cfg).published == len(files)
     named = asked.read_text(encoding="utf-8").split()
-    assert sorted(named) == sorted(str((cfg.articles.dir / name).resolve()) for name in files)
+    paths = sorted(str((cfg.articles.dir / name).resolve()) for name in files)
+    assert sorted(named) == sorted(paths * 2)  # once to parse, once to clean
 
 
 WORKERS_THEN_HANG = """
@@ -631,9 +640,39 @@ def test_a_file_that_was_still_being_written_is_read_once_it_settled_unchanged(
     (cfg.articles.dir / "good.md").write_text(GOOD.replace("Good", "Better"), encoding="utf-8")
     old = time.time() - 120
     os.utime(cfg.articles.dir / "good.md", (old, old))  # (settled, so this build reads it)
-    assert build(cfg, settle=60).pending == ["fresh.md"]
+    report = build(cfg, settle=60)
+    assert report.pending == ["fresh.md"]
+    assert report.articles_read == 2  # the pending file is counted as found
     assert build(cfg, settle=0).pending == []  # time passed; the file did not change
     assert b"Fresh" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_a_first_build_leaves_a_file_still_being_written_for_later_too(
+    make_site: SiteFactory,
+) -> None:
+    """As ``refeed watch`` started on an empty state folder does: nothing is stored, every file
+    is new, and one written a moment ago is not read yet."""
+    cfg = make_site({"good.md": GOOD, "fresh.md": article("Fresh", categories=["Good"])})
+    old = time.time() - 120
+    os.utime(cfg.articles.dir / "good.md", (old, old))
+    report = build(cfg, settle=60)
+    assert report.pending == ["fresh.md"] and report.published == 1
+    assert report.articles_read == 2
+    assert b"Fresh" not in (cfg.output.dir / "atom.xml").read_bytes()
+    report = build(cfg, settle=0)
+    assert report.pending == [] and b"Fresh" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_the_count_of_files_read_includes_the_added_ones(make_site: SiteFactory) -> None:
+    cfg = make_site({"a.md": article("A"), "b.md": article("B")})
+    assert build(cfg).articles_read == 2
+    for name in ("c.md", "d.md", "e.md"):
+        (cfg.articles.dir / name).write_text(article(name), encoding="utf-8")
+    (cfg.articles.dir / "a.md").write_text(article("A2"), encoding="utf-8")
+    report = build(cfg)
+    assert report.articles_read == 5 and report.published == 5
+    status = json.loads((cfg.state_dir / "status.json").read_text(encoding="utf-8"))
+    assert status["articles"] == 5
 
 
 def test_one_edit_rerenders_only_the_feeds_that_hold_it(
