@@ -885,6 +885,34 @@ def test_a_broken_file_is_logged_once_until_it_changes(
     assert sum(r.getMessage().startswith("bad.md") for r in caplog.records) == 1
 
 
+def test_a_link_not_followed_is_said_once_until_it_changes_when_asked_for_new_problems_only(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """-q (cron) and refeed watch after its first build: what the scan cannot take is said
+    once, like a broken article; a plain build says it every time."""
+    cfg = make_site({"good.md": GOOD})
+    (cfg.articles.dir / "dangling.md").symlink_to(cfg.articles.dir / "nowhere.md")
+
+    def said(repeat_known: bool) -> list[str]:
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="refeed"):
+            report = refeed.build(cfg, now=NOW, repeat_known=repeat_known)
+        assert [p.path for p in report.not_followed] == sorted(
+            p.name for p in cfg.articles.dir.iterdir() if p.is_symlink()
+        )  # the report keeps them all
+        return [r.getMessage() for r in caplog.records if "not followed" in r.getMessage()]
+
+    assert said(False) == ["dangling.md: not followed: dangling link"]
+    assert said(False) == []
+    (cfg.articles.dir / "loop.md").symlink_to(cfg.articles.dir / "loop.md")
+    assert said(False) == ["loop.md: not followed: symlink loop"]  # only the new one
+    assert len(said(True)) == 2  # a plain build says every one
+    (cfg.articles.dir / "loop.md").unlink()
+    assert said(False) == []
+    (cfg.articles.dir / "loop.md").symlink_to(cfg.articles.dir / "loop.md")
+    assert said(False) == ["loop.md: not followed: symlink loop"]  # gone, then back: new again
+
+
 def test_a_file_still_being_written_waits_for_a_later_build(make_site: SiteFactory) -> None:
     cfg = make_site({"good.md": GOOD})
     build(cfg)

@@ -48,6 +48,7 @@ class Scan:
 
 
 UNREAD_DRAFTS = "unread_drafts"  # the store's meta: the drafts in _drafts/ the last scan found
+NOT_FOLLOWED = "not_followed"  # the store's meta: what the last whole scan could not take
 
 
 def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Scan:
@@ -74,8 +75,13 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
             # Cut into chunks with a digest each: those the store remembers need no comparing.
             if chunks is None:
                 chunks = state.scan_chunks(sources)
+        # Said every build, or (-q, refeed watch after its first build) once, when new: cron
+        # mailed a dangling link every minute.
+        said = set() if run.repeat_known else set(remembered_problems(store, NOT_FOLLOWED))
         for problem in report.not_followed:
-            log.warning("%s", problem)
+            if problem not in said:
+                log.warning("%s", problem)
+        remember_problems(store, NOT_FOLLOWED, report.not_followed)
         if store.keeps_scan(chunks, len(sources)):
             changes = state.StatChanges({}, [])
         else:
