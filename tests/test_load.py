@@ -30,7 +30,7 @@ from refeed.load import (
     scan_shared,
     split_frontmatter,
 )
-from refeed.models import Article
+from refeed.models import Article, Problem
 
 CFG = ArticlesConfig(dir=Path())
 INCLUDE = CFG.include
@@ -463,6 +463,18 @@ def test_scan_handles_links_outside_dangling_and_looping(tmp_path: Path) -> None
     assert "dangling" in reasons["dangling.md"]
     assert "loop" in reasons["loop1.md"] and "loop" in reasons["loop2.md"]
     assert "self" not in reasons  # a link to a folder inside is simply not descended
+
+
+def test_a_fifo_with_an_article_name_is_said_and_not_read(tmp_path: Path) -> None:
+    (tmp_path / "real.md").write_text("x")
+    os.mkfifo(tmp_path / "pipe.md")
+    os.mkfifo(tmp_path / "pipe.log")  # not an article name: nothing to say
+    shared = scan_shared(tmp_path, INCLUDE, (), spread=in_turn, summarize=len)[:2]
+    for found, problems in (scan(tmp_path, INCLUDE, ()), shared):
+        assert [f.rel for f in found] == ["real.md"]
+        assert problems == [
+            Problem("pipe.md", "not read: not a regular file (a fifo, socket or device)")
+        ]
 
 
 def test_body_of_gives_the_body_split_frontmatter_gives_without_reading_the_yaml() -> None:

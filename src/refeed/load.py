@@ -59,6 +59,7 @@ class SourceFile(NamedTuple):  # a tuple: made once per file on every build, so 
 
 
 _by_name = operator.attrgetter("name")
+_NOT_REGULAR = "not read: not a regular file (a fifo, socket or device)"
 _new_source = tuple.__new__  # SourceFile(...) without the generated __new__: once per file
 
 
@@ -259,8 +260,9 @@ class _Walk:
                         listed.append((rel, entry))
                 elif entry.is_dir(follow_symlinks=False):
                     folders.append((entry.path, rel + "/"))
-                elif not entry.is_symlink():
-                    continue  # a socket, a fifo, a device: never an article
+                elif not entry.is_symlink():  # a fifo, a socket, a device: never an article
+                    if selected(rel, name):  # (but its name says it is meant to be one)
+                        self.problems.append(Problem(rel, _NOT_REGULAR))
                 elif _points_to_folder(entry):  # a folder link is never descended
                     if _link_target(Path(entry.path), self.root) is None:
                         self.problems.append(
