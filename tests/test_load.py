@@ -467,14 +467,15 @@ def test_scan_handles_links_outside_dangling_and_looping(tmp_path: Path) -> None
 
 def test_a_fifo_with_an_article_name_is_said_and_not_read(tmp_path: Path) -> None:
     (tmp_path / "real.md").write_text("x")
+    (tmp_path / "sub").mkdir()
     os.mkfifo(tmp_path / "pipe.md")
+    os.mkfifo(tmp_path / "sub" / "pipe.md")
     os.mkfifo(tmp_path / "pipe.log")  # not an article name: nothing to say
     shared = scan_shared(tmp_path, INCLUDE, (), spread=in_turn, summarize=len)[:2]
+    reason = "not read: not a regular file (a fifo, socket or device)"
     for found, problems in (scan(tmp_path, INCLUDE, ()), shared):
         assert [f.rel for f in found] == ["real.md"]
-        assert problems == [
-            Problem("pipe.md", "not read: not a regular file (a fifo, socket or device)")
-        ]
+        assert problems == [Problem("pipe.md", reason), Problem("sub/pipe.md", reason)]
 
 
 def test_body_of_gives_the_body_split_frontmatter_gives_without_reading_the_yaml() -> None:

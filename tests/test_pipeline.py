@@ -911,6 +911,19 @@ def test_a_link_not_followed_is_said_once_until_it_changes_when_asked_for_new_pr
     assert said(False) == []
     (cfg.articles.dir / "loop.md").symlink_to(cfg.articles.dir / "loop.md")
     assert said(False) == ["loop.md: not followed: symlink loop"]  # gone, then back: new again
+    # A build of changed files alone (a file event's) scans no folder: it forgets nothing.
+    (cfg.articles.dir / "good.md").write_text(GOOD.replace("Good", "Better"), encoding="utf-8")
+    refeed.build(cfg, now=NOW, repeat_known=False, paths=frozenset({"good.md"}))
+    assert said(False) == []
+    # The same path for another reason is another problem.
+    (cfg.articles.dir / "dangling.md").unlink()
+    (cfg.articles.dir / "dangling.md").symlink_to(cfg.articles.dir / "dangling.md")
+    assert said(False) == ["dangling.md: not followed: symlink loop"]
+    # What a plain build found is what -q compares with next: fixed there, broken again, said.
+    (cfg.articles.dir / "loop.md").unlink()
+    assert len(said(True)) == 1
+    (cfg.articles.dir / "loop.md").symlink_to(cfg.articles.dir / "loop.md")
+    assert said(False) == ["loop.md: not followed: symlink loop"]
 
 
 def test_a_file_still_being_written_waits_for_a_later_build(make_site: SiteFactory) -> None:
