@@ -8,7 +8,7 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -99,14 +99,15 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
     if changes is None:
         changed: Iterable[tuple[load.SourceFile | None, state.Stored | None]]
         changed = ((source, None) for source in sources)
-        changes_count, gone = len(sources), []
+        changes_count, gone, stored_before = len(sources), [], frozenset[str]()
     else:
         stored_changes = changes.changed
         changed = ((run.scanned_file(rel), stored_changes[rel]) for rel in sorted(stored_changes))
         changes_count, gone = len(stored_changes), changes.gone
-    # (Only the files stored before have rows to leave out when the store is asked about the
-    # unchanged ones: a new file has none.)
-    found = Scan(gone=set(gone), changed=frozenset(_stored_before(changes)))
+        # Only the files stored before have rows to leave out when the store is asked about
+        # the unchanged ones: a new file has none.
+        stored_before = frozenset(r for r, s in stored_changes.items() if s is not None)
+    found = Scan(gone=set(gone), changed=stored_before)
     store.forget_articles(gone)
     settled_before = time.time_ns() - int(settle * 1e9)
     for source, stored in changed:
@@ -118,8 +119,9 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
                 found.kept[rel] = stored
         else:
             found.modified.append((source, stored))
-    # The store now holds every article file but the new ones: those not changed are unchanged.
-    unchanged = store.count_articles() - len(found.changed)
+    # The store now holds every article file but the new ones (the gone ones' rows went): those
+    # not changed are unchanged.
+    unchanged = stored_count - len(gone) - len(found.changed)
     found.unchanged_count = unchanged + len(found.kept)
     report.articles_read = unchanged + changes_count
     dues = (meta_time(store, "next_due"), meta_time(store, "thumbs_due"))
@@ -129,11 +131,6 @@ def compare(run: Run, settle: float, paths: frozenset[str] | None = None) -> Sca
     run.changed |= bool(found.gone or found.modified)
     run.changed |= any(due is not None and due <= run.now for due in dues)
     return found
-
-
-def _stored_before(changes: state.StatChanges | None) -> Iterator[str]:
-    if changes is not None:
-        yield from (rel for rel, stored in changes.changed.items() if stored is not None)
 
 
 def source_file(run: Run, rel: str) -> load.SourceFile:
@@ -399,7 +396,7 @@ def load_modified(
     writes: PendingWrites,
     *,
     gone: set[str],
-    known_ids: bool = True,
+    known_ids: bool,
 ) -> Article:
     digest, article, derived_id, fields, error, warning = outcome
     if warning is not None:  # said here, in the parent: workers' logs go nowhere
@@ -495,7 +492,7 @@ def with_identity(
     digest: str,
     gone: set[str],
     derived_id: str,
-    known: bool = True,
+    known: bool,
 ) -> Article:
     """Pin the id the article was first published with (unless its frontmatter names one).
     ``known``: whether the store held any first id when loading began (else none is looked up)."""
