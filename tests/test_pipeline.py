@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -164,12 +164,14 @@ def test_bodies_are_cleaned_from_the_file_that_was_scanned_and_parsed(
     secret.write_text(article("A", body="<p>SECRET</p>", categories=["Good"]), encoding="utf-8")
     real = entries.clean_all
 
-    def swap_then_clean(build_run: run.Run, jobs: list[entries.CleanJob]) -> object:
+    def swap_then_clean(
+        build_run: run.Run, jobs: Iterable[entries.CleanJob], *, expected: int
+    ) -> object:
         (cfg.articles.dir / "a.md").unlink()  # between the parse and the cleaning
         (cfg.articles.dir / "a.md").symlink_to(secret)
         with (cfg.articles.dir / "b.md").open("r+", encoding="utf-8") as same_file:
             same_file.write(article("B", body="<p>EDITED</p>", categories=["Good"]))
-        return real(build_run, jobs)
+        return real(build_run, jobs, expected=expected)
 
     monkeypatch.setattr(entries, "clean_all", swap_then_clean)
     report = build(cfg)
@@ -352,6 +354,36 @@ def test_a_worker_tells_ahead_of_each_item_before_working_on_it() -> None:
     assert run._work_through(work, None, [1, 2]) == [2, 4]
 
 
+def _doubled_and_noted(job: tuple[str, int]) -> tuple[int, int]:
+    folder, number = job
+    Path(folder, str(number)).touch()
+    return number * 2, os.getpid()
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: no worker processes")
+def test_workers_start_on_the_first_items_while_the_rest_are_being_made(tmp_path: Path) -> None:
+    count = run.POOL_MIN_JOBS * 2
+    overlapped: list[bool] = []
+
+    def made() -> Iterator[tuple[str, int]]:
+        for number in range(count):
+            if number == count - 1:  # the last item is made only once a worker has done one
+                deadline = time.monotonic() + 10
+                while not any(tmp_path.iterdir()) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                overlapped.append(any(tmp_path.iterdir()))
+            yield str(tmp_path), number
+
+    with run.parallel(_doubled_and_noted, made(), expected=count) as results:
+        done = list(results)
+    assert [value for value, _ in done] == [n * 2 for n in range(count)]  # each once, in order
+    assert {pid for _, pid in done} - {os.getpid()}  # in other processes
+    assert overlapped == [True]
+    few = [(str(tmp_path), n) for n in range(3)]
+    with run.parallel(_doubled_and_noted, iter(few), expected=len(few)) as results:
+        assert {pid for _, pid in results} == {os.getpid()}  # too few to pay for processes
+
+
 def test_a_first_build_compares_no_stat_and_the_next_compares_only_what_changed(
     make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -391,6 +423,39 @@ def test_a_cold_build_asks_for_every_file_before_reading_it(
     named = asked.read_text(encoding="utf-8").split()
     paths = sorted(str((cfg.articles.dir / name).resolve()) for name in files)
     assert sorted(named) == sorted(paths * 2)  # once to parse, once to clean
+
+
+_CLEANING_STARTED = Path("/nonexistent")  # set by the test below before the workers fork
+_real_clean_one = entries.clean_one
+
+
+def _clean_noting(job: entries.CleanJob, **settings: Any) -> object:
+    _CLEANING_STARTED.touch()
+    return _real_clean_one(job, **settings)
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: bodies are never sent to workers")
+def test_a_cold_build_cleans_the_first_bodies_while_the_last_items_are_made(
+    make_site: SiteFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {f"a{n:03}.md": article(f"A{n}") for n in range(300)}
+    cfg = make_site(files, output={"items_per_feed": len(files)})
+    monkeypatch.setattr(sys.modules[__name__], "_CLEANING_STARTED", tmp_path / "started")
+    monkeypatch.setattr(entries, "clean_one", _clean_noting)
+    real_make_item, made, overlapped = entries.make_item, [0], []
+
+    def make_item(build_run: run.Run, article_: Any) -> Any:
+        made[0] += 1
+        if made[0] == len(files):  # the last one waits for a worker to have cleaned a body
+            deadline = time.monotonic() + 10
+            while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            overlapped.append((tmp_path / "started").exists())
+        return real_make_item(build_run, article_)
+
+    monkeypatch.setattr(entries, "make_item", make_item)
+    assert build(cfg).published == len(files)
+    assert overlapped == [True]
 
 
 WORKERS_THEN_HANG = """

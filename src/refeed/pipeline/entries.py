@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -63,7 +63,6 @@ def make_entries(
     Items come from the store when already made under this config; cleaned bodies likewise.
     The rest are made, and cleaned on every core when there are enough to pay for the processes.
     """
-    cfg = run.cfg
     wanted = list(
         dict.fromkeys(a.source for plan in plans for a in plan.members if a.source not in entries)
     )
@@ -72,29 +71,15 @@ def make_entries(
     items = run.store.items(wanted)
     for source in [s for s, item in items.items() if item.clean_key.startswith(LINKED)]:
         del items[source]  # links to other posts, whose titles or URLs may have changed
-    articles = run.store.decoded([source for source in wanted if source not in items])
-    for source, article in articles.items():
-        items[source] = make_item(run, article)
+    unmade = [source for source in wanted if source not in items]
     present = run.store.cleaned_keys([item.clean_key for item in items.values()])
-    todo = [source for source in wanted if items[source].clean_key not in present]
-    articles.update(run.store.decoded([source for source in todo if source not in articles]))
-    jobs = [
-        CleanJob(
-            items[source].clean_key,
-            source,
-            str(cfg.articles.dir / source),
-            source_file(run, source),
-            run.digests[source],
-            articles[source].body_format,
-            cfg.articles.base_url or items[source].entry.link,
-            articles[source].summary,
-            items[source].entry.link,
-            renders_tags(run, articles[source]),
-            post_targets(run, articles[source]),
-        )
-        for source in todo
-    ]
-    cleaned = clean_all(run, jobs) if jobs else {}
+    stale = [source for source in items if items[source].clean_key not in present]
+    jobs: list[CleanJob] = []
+    # Made as the cleaning workers take them: the items of a cold build are made (and their
+    # bodies looked up) while the first bodies are already being cleaned.
+    made = _clean_jobs(run, items, stale=stale, unmade=unmade, into=jobs)
+    outcomes = clean_all(run, made, expected=len(stale) + len(unmade))
+    cleaned = dict(zip((job.key for job in jobs), outcomes, strict=True))
     for source, item in sorted(items.items()):
         if item.thumbnail:  # a failed probe names the article, not only the URL
             run.thumbnail_users.setdefault(item.thumbnail, source)
@@ -118,6 +103,52 @@ def make_entries(
         thumbnail = facts.get(item.thumbnail) if item.thumbnail else None
         run.parts[item.entry.id] = Parts(item.key, item.clean_key, thumbnail)
     return failed
+
+
+_MADE_AT_ONCE = 256  # items made (their articles read from the store) per query
+
+
+def _clean_jobs(
+    run: Run,
+    items: dict[str, state.Item],
+    *,
+    stale: list[str],
+    unmade: list[str],
+    into: list[CleanJob],
+) -> Iterator[CleanJob]:
+    """A job for each body to clean: the stored items' whose cleaned body is not stored, then
+    the unmade ones', made here (and added to ``items``) a few hundred at a time, each kept
+    only when its body is not stored either. Each job is also appended to ``into``."""
+    for source, article in run.store.decoded(stale).items():
+        into.append(_clean_job(run, items[source], article))
+        yield into[-1]
+    for start in range(0, len(unmade), _MADE_AT_ONCE):
+        articles = run.store.decoded(unmade[start : start + _MADE_AT_ONCE])
+        for source, article in articles.items():
+            items[source] = make_item(run, article)
+        present = run.store.cleaned_keys([items[source].clean_key for source in articles])
+        for source, article in articles.items():
+            if items[source].clean_key not in present:
+                into.append(_clean_job(run, items[source], article))
+                yield into[-1]
+
+
+def _clean_job(run: Run, item: state.Item, article: Article) -> CleanJob:
+    cfg = run.cfg
+    source = article.source
+    return CleanJob(
+        item.clean_key,
+        source,
+        str(cfg.articles.dir / source),
+        source_file(run, source),
+        run.digests[source],
+        article.body_format,
+        cfg.articles.base_url or item.entry.link,
+        article.summary,
+        item.entry.link,
+        renders_tags(run, article),
+        post_targets(run, article),
+    )
 
 
 def make_item(run: Run, article: Article) -> state.Item:
@@ -259,14 +290,16 @@ def probe(run: Run, urls: list[str]) -> dict[str, state.ThumbFact]:
     return facts
 
 
-def clean_all(run: Run, jobs: list[CleanJob]) -> dict[str, CleanedBody | str]:
+def clean_all(run: Run, jobs: Iterable[CleanJob], *, expected: int) -> list[CleanedBody | str]:
+    """Each job's cleaned body (or why not), in order; ``jobs`` may be made as they are taken."""
     cfg = run.cfg
-    rules(cfg)  # refuse a bad selector here, once, rather than in every job
+    if expected:
+        rules(cfg)  # refuse a bad selector here, once, rather than in every job
     work = partial(clean_one, encodings=cfg.articles.encodings, max_bytes=cfg.articles.max_bytes,
                    selectors=cfg.clean.remove, summary_length=cfg.clean.summary_length,
                    settings=settings_of(run.cfg), sanitizer=cfg.clean.sanitizer)  # fmt: skip
-    with parallel(work, jobs, ahead=prefetch_bodies) as results:
-        return dict(zip((job.key for job in jobs), results, strict=True))
+    with parallel(work, jobs, expected=expected, ahead=prefetch_bodies) as results:
+        return list(results)
 
 
 def prefetch_bodies(jobs: list[CleanJob]) -> None:

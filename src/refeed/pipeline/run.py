@@ -13,12 +13,12 @@ import posixpath
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from itertools import chain
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
@@ -296,11 +296,19 @@ R = TypeVar("R")
 
 @contextmanager
 def parallel(
-    work: Callable[[T], R], items: list[T], *, ahead: Callable[[list[T]], None] | None = None
+    work: Callable[[T], R],
+    items: Iterable[T],
+    *,
+    expected: int | None = None,
+    ahead: Callable[[list[T]], None] | None = None,
 ) -> Iterator[Iterator[R]]:
     """``work(item)`` for each item, in order, on every core when there are enough items.
 
     Results arrive while the workers go on, so the caller's own work on them overlaps theirs.
+    ``items`` may be made as they are taken (a generator): the workers start on the first
+    batch while the rest are still being made, so making them overlaps their work too;
+    ``expected`` then says how many there will be (``len(items)`` for a list), which decides
+    whether worker processes pay for themselves and how the items are batched.
     A context manager, not a bare generator: leaving the block (Ctrl-C included) shuts the
     pool down there and then; a generator's cleanup waits for garbage collection, and until
     then the workers wait for work and the interpreter's exit waits for them.
@@ -308,7 +316,8 @@ def parallel(
     are worked on (to start reading their files).
     """
     workers = _cores()
-    if len(items) < POOL_MIN_JOBS or workers < 2:
+    count = len(items) if expected is None and isinstance(items, Sized) else expected or 0
+    if count < POOL_MIN_JOBS or workers < 2:
         yield map(work, items)
         return
     import multiprocessing  # imported only by builds with enough work for worker processes
@@ -318,14 +327,22 @@ def parallel(
     pool = ProcessPoolExecutor(
         workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
     )
-    size = max(1, len(items) // (workers * 32))
-    batches = [items[start : start + size] for start in range(0, len(items), size)]
     try:
-        with _sigint_held():  # map starts the workers
-            results = pool.map(partial(_work_through, work, ahead), batches)
+        with _sigint_held():  # map starts the workers, at the first batch
+            results = pool.map(
+                partial(_work_through, work, ahead),
+                _batches(items, max(1, count // (workers * 32))),
+            )
         yield chain.from_iterable(results)
     finally:
         pool.shutdown(cancel_futures=True)  # the caller stopped early: drop what is queued
+
+
+def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last may be shorter), each made when it is taken."""
+    taking = iter(items)
+    while batch := list(islice(taking, size)):
+        yield batch
 
 
 AHEAD = 64  # items a worker tells ``ahead`` of at a time: as many files asked for in advance
