@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import lxml.html
@@ -7,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import refeed.clean as clean_module
 from conftest import SAMPLE
 from feedcheck import check_html
 from refeed.clean import (
@@ -207,6 +209,23 @@ def test_the_summary_read_from_the_start_of_the_text_is_the_whole_texts(
         assert summary_of(body, length) == summarize(plain_text(body), length)
 
 
+@settings(max_examples=300, deadline=None)
+@given(spaced, st.integers(1, 300), st.integers(0, 4))
+def test_a_long_bodys_summary_read_from_its_start_is_the_whole_texts(
+    engine: Engine, html: str, length: int, shift: int
+) -> None:
+    # A body longer than the part first parsed for its summary: the cut falls anywhere in
+    # it (in a tag, an attribute, an entity, a comment, a script), never changing the summary.
+    window = max(clean_module._SUMMARY_WINDOW, 8 * length)
+    unit = "x" * shift + (html or "<p>a</p>")
+    body = unit * (2 * window // len(unit) + 1)
+    bodies = [body]
+    with contextlib.suppress(ValueError):  # refused: nested past the limit
+        bodies.append(cleaner(engine)(body))
+    for long_body in bodies:
+        assert summary_of(long_body, length) == summarize(plain_text(long_body), length)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.one_of(html_text, tagged.map("".join)), max_size=6).map("".join))
 def test_cleaning_is_idempotent_and_leaves_nothing_executable(engine: Engine, html: str) -> None:
@@ -283,3 +302,20 @@ def test_code_keeps_only_its_language_classes(engine: Engine) -> None:
     assert clean('<p class="language-x"><code class="hljs">x</code></p>') == "<p><code>x</code></p>"
     assert 'class="language-js"' in clean(to_html("```js\nlet a\n```\n", "markdown"))
     assert "class" not in clean('<code class="language-&quot;&gt;&lt;x">x</code>')
+
+
+def test_a_body_nested_past_the_limit_is_refused_before_it_is_parsed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from refeed.clean import policy, tree
+
+    deepest = "<div>" * policy.MAX_DEPTH + "text"
+    assert "text" in clean_html(deepest, BASE, NO_RULES, engine=engine)  # at the limit: kept
+
+    def parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed: quadratic for a hostile body")
+
+    monkeypatch.setattr(tree, "LexborHTMLParser", parse)
+    for body in ("<div>" * (policy.MAX_DEPTH + 1), "<p><b>" * (policy.MAX_ELEMENTS // 2 + 1)):
+        with pytest.raises(ValueError, match=r"nested deeper|more than"):
+            clean_html(body, BASE, NO_RULES, engine=engine)

@@ -34,6 +34,7 @@ ALLOWED_TAGS = policy.ALLOWED_TAGS
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
+_SUMMARY_WINDOW = 2048  # characters of a body parsed for its summary first (most need fewer)
 _EMPTY_CONTAINER = re.compile(
     r"<(" + "|".join(sorted(policy.EMPTY_CONTAINERS)) + r")\b[^>]*>\s*</\1>", re.IGNORECASE
 )
@@ -117,8 +118,20 @@ def plain_text(html: str) -> str:
 
 def summary_of(html: str, length: int) -> str:
     """``summarize(plain_text(html), length)``, reading only as much of the text as the
-    summary needs: a long body's text is neither joined nor collapsed whole."""
-    pieces: list[str] = []
+    summary needs: a long body is not parsed whole, nor its text joined and collapsed whole."""
+    window = max(_SUMMARY_WINDOW, 8 * length)
+    while window < len(html):
+        # The parser reads in document order and never goes back, so the text of a prefix is
+        # the whole text's up to where the cut fell: all but the piece the cut is in (and the
+        # ends of the blocks the cut left open, which come after it) is the whole text's.
+        pieces = list(_text_pieces(html[:window]))
+        while pieces and not pieces[-1].strip():
+            pieces.pop()
+        text = _collapsed(pieces[:-1])
+        if len(text) > length:
+            return summarize(text, length)
+        window *= 4
+    pieces = []
     gathered, enough = 0, length + 1
     for piece in _text_pieces(html):
         pieces.append(piece)

@@ -66,6 +66,8 @@ def prepare(html: str, base_url: str, remove: str) -> str:
 
 
 def _check_size(html: str) -> None:
+    if html.count("<") <= policy.MAX_DEPTH:  # too few tags to nest or number past a limit
+        return
     open_tags: dict[str, int] = {}
     depth = 0
     for match in _NESTING.finditer(html):
