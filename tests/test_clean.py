@@ -216,7 +216,7 @@ def test_a_long_bodys_summary_read_from_its_start_is_the_whole_texts(
 ) -> None:
     # A body longer than the part first parsed for its summary: the cut falls anywhere in
     # it (in a tag, an attribute, an entity, a comment, a script), never changing the summary.
-    window = max(clean_module._SUMMARY_WINDOW, 8 * length)
+    window = max(clean_module._SUMMARY_WINDOW, 4 * length)
     unit = "x" * shift + (html or "<p>a</p>")
     body = unit * (2 * window // len(unit) + 1)
     bodies = [body]

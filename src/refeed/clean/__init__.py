@@ -34,7 +34,7 @@ ALLOWED_TAGS = policy.ALLOWED_TAGS
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*>", re.IGNORECASE)
 _SPACE = re.compile(r"\s+")
-_SUMMARY_WINDOW = 2048  # characters of a body parsed for its summary first (most need fewer)
+_SUMMARY_WINDOW = 1024  # characters of a body parsed for its summary first (most need fewer)
 _EMPTY_CONTAINER = re.compile(
     r"<(" + "|".join(sorted(policy.EMPTY_CONTAINERS)) + r")\b[^>]*>\s*</\1>", re.IGNORECASE
 )
@@ -119,31 +119,44 @@ def plain_text(html: str) -> str:
 def summary_of(html: str, length: int) -> str:
     """``summarize(plain_text(html), length)``, reading only as much of the text as the
     summary needs: a long body is not parsed whole, nor its text joined and collapsed whole."""
-    window = max(_SUMMARY_WINDOW, 8 * length)
+    window = max(_SUMMARY_WINDOW, 4 * length)
     while window < len(html):
-        # The parser reads in document order and never goes back, so the text of a prefix is
-        # the whole text's up to where the cut fell: all but the piece the cut is in (and the
-        # ends of the blocks the cut left open, which come after it) is the whole text's.
-        pieces = list(_text_pieces(html[:window]))
-        while pieces and not pieces[-1].strip():
-            pieces.pop()
-        text = _collapsed(pieces[:-1])
-        if len(text) > length:
-            return summarize(text, length)
-        window *= 4
-    pieces = []
+        prefix = _complete_pieces(_text_pieces(html[:window]))
+        if (summary := _summary(prefix, length, whole=False)) is not None:
+            return summary
+        window *= 4  # too little text in it: a longer prefix, or the whole
+    return _summary(_text_pieces(html), length, whole=True) or ""
+
+
+def _complete_pieces(pieces: Iterable[str]) -> Iterator[str]:
+    """The pieces of a prefix's text that the whole text has too. The parser reads in document
+    order and never goes back, so that is all but the piece the cut fell in and what comes
+    after it (the ends of the blocks the cut left open)."""
+    held: list[str] = []
+    for piece in pieces:
+        if piece.strip():
+            yield from held
+            held = [piece]
+        else:
+            held.append(piece)
+
+
+def _summary(pieces: Iterable[str], length: int, *, whole: bool) -> str | None:
+    """The summary of the text that starts with ``pieces``, or None when they hold too little
+    of it to tell (unless they are the ``whole`` text)."""
+    taken: list[str] = []
     gathered, enough = 0, length + 1
-    for piece in _text_pieces(html):
-        pieces.append(piece)
+    for piece in pieces:
+        taken.append(piece)
         gathered += len(piece)
         if gathered > enough:  # the collapsed text is never longer than the raw
             # A prefix of the collapsed text; once it is longer than the summary, the rest
             # cannot change it (summarize looks at the first ``length`` characters only).
-            text = _collapsed(pieces)
+            text = _collapsed(taken)
             if len(text) > length:
                 return summarize(text, length)
             enough = gathered + length  # mostly whitespace so far: gather on
-    return summarize(_collapsed(pieces), length)
+    return summarize(_collapsed(taken), length) if whole else None
 
 
 def _collapsed(pieces: Iterable[str]) -> str:
