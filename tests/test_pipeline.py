@@ -425,6 +425,23 @@ def test_a_cold_build_asks_for_every_file_before_reading_it(
     assert sorted(named) == sorted(paths * 2)  # once to parse, once to clean
 
 
+def test_items_are_kept_so_the_next_build_makes_only_the_edited_ones(
+    make_site: SiteFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_site({"a.md": article("A"), "b.md": article("B"), "c.md": article("C")})
+    real_make_item, made = entries.make_item, []
+
+    def make_item(build_run: run.Run, article_: Any) -> Any:
+        made.append(article_.source)
+        return real_make_item(build_run, article_)
+
+    monkeypatch.setattr(entries, "make_item", make_item)
+    assert build(cfg).published == 3 and sorted(made) == ["a.md", "b.md", "c.md"]
+    made.clear()
+    (cfg.articles.dir / "b.md").write_text(article("B2"), encoding="utf-8")
+    assert build(cfg).published == 3 and made == ["b.md"]
+
+
 _CLEANING_STARTED = Path("/nonexistent")  # set by the test below before the workers fork
 _real_clean_one = entries.clean_one
 

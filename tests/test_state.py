@@ -64,7 +64,7 @@ def test_listings_and_items_round_trip_and_go_with_their_article(tmp_path: Path)
         store.put_article("a.md", 10, 123, "h1", ARTICLE, None)
         store.put_listing(listing, [])
         assert store.items(["a.md"]) == {}  # listed, not yet made into an item
-        store.put_item("a.md", item)
+        store.put_items({"a.md": item})
     with open_state(tmp_path) as store:
         assert store.listings() == {"a.md": listing}
         assert store.items(["a.md", "b.md"]) == {"a.md": item}

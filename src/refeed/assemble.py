@@ -9,8 +9,9 @@ import hashlib
 import json
 import posixpath
 import re
+import string
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -45,25 +46,36 @@ def article_link(article: Article, cfg: Config) -> str:
         if is_http(link):
             return to_uri(link)
     stamp = article.published.astimezone(cfg.articles.timezone)  # Hexo: the site's dates
-    stem = posixpath.splitext(article.source)[0]
     slug = post_slug(article)
     seconds = int(stamp.timestamp())
-    values = {
-        "year": f"{stamp.year:04d}", "month": f"{stamp.month:02d}", "day": f"{stamp.day:02d}",
-        "hour": f"{stamp.hour:02d}", "minute": f"{stamp.minute:02d}", "second": f"{stamp.second:02d}",
-        "i_month": str(stamp.month), "i_day": str(stamp.day), "timestamp": str(seconds),
-        "name": posixpath.basename(slug), "path": stem, "title": slug,
-        "post_title": hexo_slugize(article.title, lower=True),
-        "id": _bare_id(article.id or article_id(article, cfg)),
-        "category": _category_path(article, cfg),
-        "hash": hashlib.sha1(f"{slug}{seconds}".encode(), usedforsecurity=False).hexdigest()[:12],
+    made: dict[str, Callable[[], str]] = {
+        "year": lambda: f"{stamp.year:04d}", "month": lambda: f"{stamp.month:02d}",
+        "day": lambda: f"{stamp.day:02d}", "hour": lambda: f"{stamp.hour:02d}",
+        "minute": lambda: f"{stamp.minute:02d}", "second": lambda: f"{stamp.second:02d}",
+        "i_month": lambda: str(stamp.month), "i_day": lambda: str(stamp.day),
+        "timestamp": lambda: str(seconds), "name": lambda: posixpath.basename(slug),
+        "path": lambda: posixpath.splitext(article.source)[0], "title": lambda: slug,
+        "post_title": lambda: hexo_slugize(article.title, lower=True),
+        "id": lambda: _bare_id(article.id or article_id(article, cfg)),
+        "category": lambda: _category_path(article, cfg),
+        "hash": lambda: hashlib.sha1(
+            f"{slug}{seconds}".encode(), usedforsecurity=False
+        ).hexdigest()[:12],
     }  # fmt: skip
+    # Only the placeholders the pattern uses (a slug of the title, a hash: per article).
+    values = {name: made[name]() for name in _placeholders(cfg.articles.permalink)}
     path = cfg.articles.permalink.format(**values).lstrip("/")  # always under site.url
     if not cfg.articles.trailing_index and path.endswith("index.html"):  # Hexo's pretty_urls
         path = path[: -len("index.html")]
     elif not cfg.articles.trailing_html and path.endswith(".html"):
         path = path[: -len(".html")]
     return to_uri(resolve(cfg.site.url, path))
+
+
+@lru_cache(maxsize=16)
+def _placeholders(permalink: str) -> frozenset[str]:
+    """The {name} fields of a permalink pattern (the config allows only known names)."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(permalink) if name)
 
 
 _POST_FOLDERS = ("_posts/", "_drafts/")

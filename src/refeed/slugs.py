@@ -101,12 +101,13 @@ _HEXO_LETTERS = str.maketrans(
 )
 
 
-def _hexo_base_letter(char: str) -> str:
-    code = ord(char)
-    latin = 0xC0 <= code <= 0x24F or 0x1E00 <= code <= 0x1EFF
-    enclosed = 0x24B6 <= code <= 0x24E9 or 0xFF21 <= code <= 0xFF5A  # Ⓐ…ⓩ, Ａ…ｚ
-    if not (latin or enclosed):
-        return char
+# The letters that may have a base letter: Latin with diacritics, Ⓐ…ⓩ, Ａ…ｚ (one regex pass
+# finds them; a title in another script or plain ASCII has none, and no letter is looked at).
+_HEXO_ACCENTED = re.compile("[\u00c0-\u024f\u1e00-\u1eff\u24b6-\u24e9\uff21-\uff5a]")
+
+
+def _hexo_base_letter(found: re.Match[str]) -> str:
+    char = found.group(0)
     base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
     return base if base.isascii() and base.isalpha() else char
 
@@ -115,6 +116,6 @@ def hexo_slugize(text: str, lower: bool = False) -> str:
     """hexo-util's ``slugize``: diacritics dropped from Latin letters, punctuation and spaces
     made one ``-``, other scripts kept as they are (``遊戲`` stays ``遊戲``); case kept unless
     ``lower`` (Hexo lower-cases ``:post_title``)."""
-    plain = "".join(map(_hexo_base_letter, text.translate(_HEXO_LETTERS)))
+    plain = _HEXO_ACCENTED.sub(_hexo_base_letter, text.translate(_HEXO_LETTERS))
     slug = _HEXO_SPECIAL.sub("-", _HEXO_CONTROL.sub("", plain)).strip("-")
     return slug.lower() if lower else slug

@@ -23,7 +23,7 @@ import logging
 import os
 import sqlite3
 import zlib
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -658,11 +658,14 @@ class State:
             for source, entry, clean_key, thumbnail, key in self._in_batches(query, sources)
         }
 
-    def put_item(self, source: str, item: Item) -> None:
-        """Keep ``source``'s item beside its listing (see :meth:`put_listing`)."""
-        self.db.execute(
+    def put_items(self, items: Mapping[str, Item]) -> None:
+        """Keep each source's item beside its listing (see :meth:`put_listing`)."""
+        self.db.executemany(
             "UPDATE items SET entry = ?, clean_key = ?, thumbnail = ?, key = ? WHERE source = ?",
-            (_encode_entry(item.entry), item.clean_key, item.thumbnail, item.key, source),
+            [
+                (_encode_entry(item.entry), item.clean_key, item.thumbnail, item.key, source)
+                for source, item in items.items()
+            ],
         )
 
     def clear_items(self) -> None:

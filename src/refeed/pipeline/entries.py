@@ -124,8 +124,9 @@ def _clean_jobs(
         yield into[-1]
     for start in range(0, len(unmade), _MADE_AT_ONCE):
         articles = run.store.decoded(unmade[start : start + _MADE_AT_ONCE])
-        for source, article in articles.items():
-            items[source] = make_item(run, article)
+        made = {source: make_item(run, article) for source, article in articles.items()}
+        run.store.put_items(made)  # kept for the next builds
+        items.update(made)
         present = run.store.cleaned_keys([items[source].clean_key for source in articles])
         for source, article in articles.items():
             if items[source].clean_key not in present:
@@ -152,7 +153,7 @@ def _clean_job(run: Run, item: state.Item, article: Article) -> CleanJob:
 
 
 def make_item(run: Run, article: Article) -> state.Item:
-    """``article`` as a feed item under this config, kept in the store for the next builds."""
+    """``article`` as a feed item under this config (for the store to keep)."""
     cfg = run.cfg
     link = assemble.article_link(article, cfg)
     targets = post_targets(run, article)
@@ -169,15 +170,13 @@ def make_item(run: Run, article: Article) -> state.Item:
     )
     if article.references and renders_tags(run, article):
         clean_key = LINKED + clean_key
-    item = state.Item(
+    return state.Item(
         assemble.make_entry(article, cfg, "", "", None, link),
         clean_key,
         thumbnail_url(article, link),
         # What the entry is made of: cheaper to fingerprint than the entry and its whole body.
         fingerprint(clean_key, article, link),
     )
-    run.store.put_item(article.source, item)
-    return item
 
 
 def fill(run: Run, feed: Feed) -> Feed:
