@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import multiprocessing
@@ -21,9 +22,11 @@ from refeed.state import (
     State,
     Stored,
     ThumbFact,
+    encode_article,
     open_state,
     read_published_feeds,
     scan_chunks,
+    with_stored_id,
 )
 
 ARTICLE = Article(
@@ -562,3 +565,12 @@ def test_a_store_this_user_may_not_enter_is_a_state_error_not_a_crash(
     monkeypatch.setattr(Path, "is_file", refused)
     with pytest.raises(StateError, match="cannot be read: Permission denied; run as the user"):
         read_published_feeds(tmp_path)
+
+
+def test_an_encoded_article_given_another_id_is_that_articles_encoding() -> None:
+    # The worker encodes with the derived id; the parent pins a remembered one on the encoding.
+    plain = dataclasses.replace(ARTICLE, id=None)
+    derived = encode_article(plain, identity="urn:uuid:derived")
+    assert '"urn:uuid:derived"' in derived
+    pinned = dataclasses.replace(ARTICLE, id="urn:uuid:first-published")
+    assert with_stored_id(derived, "urn:uuid:first-published") == encode_article(pinned)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Protocol
 
 from .__about__ import __version__
 from .config import Config, TaxonomyConfig
@@ -109,7 +110,27 @@ def _category_path(article: Article, cfg: Config) -> str:
     )
 
 
-def article_id(article: Article, cfg: Config) -> str:
+class Identified(Protocol):
+    """What an item id is made of: an Article, or the parse a worker sends back."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def id(self) -> str | None: ...
+
+
+class Listable(Identified, Protocol):
+    """What a listing is made of."""
+
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def categories(self) -> tuple[tuple[str, ...], ...]: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+def article_id(article: Identified, cfg: Config) -> str:
     """The frontmatter id when it is a URI; otherwise a name-based UUID, stable across edits.
 
     Derived ids come from the site URL and the article's path, never from its title or date,
@@ -162,7 +183,7 @@ def _instant(moment: datetime) -> float:
 # --------------------------------------------------------------------------- planning
 
 
-def listing(article: Article, cfg: Config) -> Listing:
+def listing(article: Listable, cfg: Config) -> Listing:
     """What :func:`plan_feeds` needs of ``article``."""
     return Listing(
         article.source,

@@ -1033,6 +1033,13 @@ def encode_article(article: Article, *, identity: str | None = None) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
+def with_stored_id(fields: str, identity: str) -> str:
+    """An encoded article (see :func:`encode_article`) with ``identity`` as its id."""
+    data = json.loads(fields)
+    data["id"] = identity
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def _encode_entry(entry: Entry) -> str:
     data = [entry.id, entry.title, entry.link, entry.published.isoformat(),
             entry.updated.isoformat(), entry.author, entry.categories]  # fmt: skip

@@ -229,7 +229,7 @@ def load_articles(run: Run, found: Scan, progress: Progress | None, repeat_known
     writes = PendingWrites(run, private)
     store.begin_bulk_listing()  # if nothing is listed yet (each source is listed once below)
     for article in store.each_decoded(unlisted):
-        writes.list(article)
+        writes.list(Parsed.of(article))
     # A modified file is listed again below if it still parses and is public; one that cannot
     # be read now leaves the feeds, as a broken one does.
     store.unlist([source.rel for source, _ in found.modified])
@@ -308,7 +308,7 @@ class PendingWrites:
     def remember_identity(self, source: str, digest: str, identity: str) -> None:
         self.identities.append((source, digest, identity))
 
-    def list(self, article: Article) -> None:
+    def list(self, article: Parsed) -> None:
         cfg = self.run.cfg
         if article.private and cfg.articles.drafts == "hold":
             self.private.append(private_problem(article))
@@ -327,7 +327,7 @@ class PendingWrites:
         self.articles, self.identities, self.pending = [], [], []
 
 
-def private_problem(article: Article) -> Problem:
+def private_problem(article: Parsed | Article) -> Problem:
     return Problem(article.source, f"held back: draft ({article.private})")
 
 
@@ -359,11 +359,29 @@ def hold_back(run: Run, future: list[str]) -> list[tuple[Problem, datetime]]:
     return held
 
 
+class Parsed(NamedTuple):
+    """What the parent needs of a parsed article to list it (the store keeps the rest, as
+    the worker encoded it): a tuple, cheaper to send and to copy than the Article."""
+
+    source: str
+    title: str
+    published: datetime
+    id: str | None  # its frontmatter's, until the parent pins the one it is published with
+    categories: tuple[tuple[str, ...], ...]
+    tags: tuple[str, ...]
+    private: str | None
+
+    @classmethod
+    def of(cls, article: Article) -> Parsed:
+        return cls(article.source, article.title, article.published, article.id,
+                   article.categories, article.tags, article.private)  # fmt: skip
+
+
 class Read(NamedTuple):
     """What a worker made of one file."""
 
     digest: str | None  # of its bytes; None: it could not be read
-    article: Article | None  # parsed, without its body; None: it failed
+    article: Parsed | None  # None: it failed
     derived_id: str | None  # the id its path and date give
     fields: str | None  # the article as the store keeps it, with the derived id unless its own
     error: str | None  # why it failed
@@ -385,7 +403,7 @@ def read_one(source: load.SourceFile, cfg: Config) -> Read:
     # core (the parent only stores them).
     derived_id = assemble.article_id(article, cfg)
     fields = state.encode_article(article, identity=derived_id)
-    return Read(digest, dataclasses.replace(article, body=""), derived_id, fields, None, warning)
+    return Read(digest, Parsed.of(article), derived_id, fields, None, warning)
 
 
 def load_modified(
@@ -397,7 +415,7 @@ def load_modified(
     *,
     gone: set[str],
     known_ids: bool,
-) -> Article:
+) -> Parsed:
     digest, article, derived_id, fields, error, warning = outcome
     if warning is not None:  # said here, in the parent: workers' logs go nowhere
         log.warning("%s", warning)
@@ -406,7 +424,7 @@ def load_modified(
         raise ArticleError(source.rel, error or "cannot read file")
     if stored is not None and stored.hash == digest and stored.error is None and stored.parsed:
         run.store.touch_article(source.rel, source.size, source.mtime_ns)  # same bytes, new stat
-        return run.store.decoded([source.rel])[source.rel]  # stored.parsed is set
+        return Parsed.of(run.store.decoded([source.rel])[source.rel])  # stored.parsed is set
     row = state.ArticleRow(source.rel, source.size, source.mtime_ns, digest, None, error)
     if article is None:
         writes.put_article(row)
@@ -416,7 +434,7 @@ def load_modified(
         run, article, writes, digest=digest, gone=gone, derived_id=derived_id, known=known_ids
     )
     if pinned.id != (article.id or derived_id):  # the worker encoded it with the derived id
-        fields = state.encode_article(pinned)
+        fields = state.with_stored_id(fields, pinned.id or derived_id)
     writes.put_article(row._replace(fields=fields))
     return pinned
 
@@ -486,14 +504,14 @@ def parse(source: load.SourceFile, data: bytes, cfg: Config) -> tuple[Article, s
 
 def with_identity(
     run: Run,
-    article: Article,
+    article: Parsed,
     writes: PendingWrites,
     *,
     digest: str,
     gone: set[str],
     derived_id: str,
     known: bool,
-) -> Article:
+) -> Parsed:
     """Pin the id the article was first published with (unless its frontmatter names one).
     ``known``: whether the store held any first id when loading began (else none is looked up)."""
     if article.id:
@@ -504,4 +522,4 @@ def with_identity(
         or derived_id
     )
     writes.remember_identity(article.source, digest, identity)
-    return dataclasses.replace(article, id=identity)
+    return article._replace(id=identity)
