@@ -328,7 +328,9 @@ def parallel(
         workers, mp_context=context, initializer=_die_with, initargs=(os.getpid(),)
     )
     try:
-        with _sigint_held():  # map starts the workers, at the first batch
+        # map starts the workers at the first batch (a spawned pool: as batches come) and
+        # takes every item before it returns, so Ctrl-C waits until all are made
+        with _sigint_held():
             results = pool.map(
                 partial(_work_through, work, ahead),
                 _batches(items, max(1, count // (workers * 32))),
