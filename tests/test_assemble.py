@@ -102,6 +102,8 @@ def _hexo_site(permalink: str, **articles: object) -> Config:
         # Hexo's default, in the site's time zone (16:30 UTC on the 2nd is the 3rd in Shanghai).
         (":year/:month/:day/:title/", "2021/02/03/2021/hello-world/"),
         (":year/:i_month/:i_day/:name.html", "2021/2/3/hello-world.html"),
+        # The time of day in the site's zone too; :path is the file's, folders and all.
+        (":hour/:minute/:second/:path/", "00/30/00/_posts/2021/hello-world/"),
         # The last category (Hexo's categories.last()), each level slugized, case kept.
         (":category/:post_title/", "Life/Life-Notes/hello-wor-ld/"),
         ("/posts/:id/", "posts/abc-1/"),  # a leading / stays under the site's root, as in Hexo

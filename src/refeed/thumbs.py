@@ -30,7 +30,7 @@ DEFAULT_TYPE = "image/jpeg"  # thumbnails are photos far more often than anythin
 
 def guess_type(url: str) -> str:
     """The MIME type the URL's path suggests (the query string never takes part)."""
-    if "[" in url or " " in url or not url.isprintable():  # urlsplit validates or strips these
+    if "[" in url or "]" in url or " " in url or not url.isprintable():  # urlsplit checks these
         try:
             path = urlsplit(url).path
         except ValueError:
