@@ -442,6 +442,32 @@ def test_items_are_kept_so_the_next_build_makes_only_the_edited_ones(
     assert build(cfg).published == 3 and made == ["b.md"]
 
 
+def test_a_body_that_failed_to_clean_is_tried_again_when_its_feed_is_rendered_again(
+    make_site: SiteFactory,
+) -> None:
+    deep = article("Deep", body="<div>" * 513 + "text")  # refused by the cleaner
+    cfg = make_site({"deep.html": deep, "fine.md": article("Fine")})
+    first = build(cfg)
+    assert [p.path for p in first.skipped] == ["deep.html"] and not first.failed
+    (cfg.articles.dir / "fine.md").write_text(article("Fine, edited"), encoding="utf-8")
+    again = build(cfg)  # the site feed is rendered again: deep.html's body is cleaned again
+    assert [p.path for p in again.skipped] == ["deep.html"] and not again.failed
+    assert b"Fine, edited" in (cfg.output.dir / "atom.xml").read_bytes()
+
+
+def test_a_new_site_title_cleans_no_body_again_and_repeats_no_note(
+    make_site: SiteFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    noted = article("Noted", body="{% note info %}kept{% endnote %}")
+    cfg = make_site({"noted.md": noted})
+    build(cfg)
+    assert [r for r in caplog.records if "noted.md" in r.getMessage()]  # said the first time
+    caplog.clear()
+    retitled = dataclasses.replace(cfg, site=dataclasses.replace(cfg.site, title="Another"))
+    build(retitled)  # items are made again under the new config; the bodies are the same
+    assert not [r for r in caplog.records if "noted.md" in r.getMessage()]
+
+
 _CLEANING_STARTED = Path("/nonexistent")  # set by the test below before the workers fork
 _real_clean_one = entries.clean_one
 

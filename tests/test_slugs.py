@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from refeed.slugs import assign_slugs, is_canonical, name_hash, preferred_slug, unique_slug
+from refeed.slugs import (
+    assign_slugs,
+    hexo_slugize,
+    is_canonical,
+    name_hash,
+    preferred_slug,
+    unique_slug,
+)
 
 NASTY = ["..", ".", "/", "../../etc/passwd", "/abs/path", "a\x00b", "con", "NUL", "LPT1", "x" * 500,
          "中" * 100, "", "   ", "a/b", "a\\b", "ｔｅｃｈ", "Tech", "tech", "TECH", "ＴＥＣＨ", "\u202eevil",
@@ -88,3 +95,17 @@ def test_readable_slugs_are_cut_and_trimmed(name: str, slug: str) -> None:
 )  # fmt: skip
 def test_a_configured_slug_must_be_canonical(slug: str, canonical: bool) -> None:
     assert is_canonical(slug) is canonical
+
+
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        # hexo-util's slugize: Latin letters lose their diacritics at both ends of each range,
+        # enclosed and fullwidth letters become their base letter, other scripts stay.
+        ("À ȳ Ḁ ỹ", "A-y-A-y"),
+        ("Ⓐ ⓩ Ａ ｚ", "A-z-A-z"),
+        ("Æ Ø Ł é 遊戲", "AE-O-L-e-遊戲"),
+    ],
+)
+def test_hexo_slugize_drops_diacritics_over_every_range(title: str, slug: str) -> None:
+    assert hexo_slugize(title) == slug
