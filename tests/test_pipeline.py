@@ -468,6 +468,18 @@ def test_a_new_site_title_cleans_no_body_again_and_repeats_no_note(
     assert not [r for r in caplog.records if "noted.md" in r.getMessage()]
 
 
+def test_feeds_are_ordered_by_the_published_date_not_the_updated_one(
+    make_site: SiteFactory,
+) -> None:
+    older = article("Older", date="2021-01-01T00:00:00Z").replace(
+        "date:", "updated: 2022-06-01T00:00:00Z\ndate:", 1
+    )
+    cfg = make_site({"a.md": older, "b.md": article("Newer", date="2021-06-01T00:00:00Z")})
+    build(cfg)
+    titles = [e.title for e in check_feed((cfg.output.dir / "atom.xml").read_bytes()).entries]
+    assert titles == ["Newer", "Older"]
+
+
 _CLEANING_STARTED = Path("/nonexistent")  # set by the test below before the workers fork
 _real_clean_one = entries.clean_one
 
