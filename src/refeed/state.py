@@ -1021,6 +1021,12 @@ def _listings(rows: Iterable[tuple[str, str, float, str]]) -> list[Listing]:
     return listings
 
 
+def _compact_json(data: object) -> str:
+    """The store's JSON: text as written, no spaces (with_stored_id relies on encode_article's
+    encoding being exactly this)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_article(article: Article, *, identity: str | None = None) -> str:
     """What the store keeps of a parsed article (its body is read from the file when needed);
     made by the worker that parsed it. ``identity``: kept as its id when it has none."""
@@ -1030,20 +1036,20 @@ def encode_article(article: Article, *, identity: str | None = None) -> str:
     for key in _DATES:
         if data[key] is not None:
             data[key] = data[key].isoformat()
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _compact_json(data)
 
 
 def with_stored_id(fields: str, identity: str) -> str:
     """An encoded article (see :func:`encode_article`) with ``identity`` as its id."""
     data = json.loads(fields)
     data["id"] = identity
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _compact_json(data)
 
 
 def _encode_entry(entry: Entry) -> str:
     data = [entry.id, entry.title, entry.link, entry.published.isoformat(),
             entry.updated.isoformat(), entry.author, entry.categories]  # fmt: skip
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _compact_json(data)
 
 
 def _decode_entry(text: str) -> Entry:
